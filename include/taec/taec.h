@@ -1,0 +1,212 @@
+/* taec — Tiny AutoEncoder Compiler: C API.
+ *
+ * Decoding a FLUX.2 latent into an image:
+ *
+ *   taec_model* model = NULL;
+ *   if (taec_model_load("taef2_decoder.safetensors", NULL, &model) != TAEC_OK) {
+ *     fprintf(stderr, "%s\n", taec_last_error());
+ *     return 2;
+ *   }
+ *   taec_plan_options opts;
+ *   taec_plan_options_init(&opts);
+ *   opts.image_height = 1024;             // the plan's fixed output size
+ *   opts.image_width = 1024;
+ *   opts.layout = TAEC_LAYOUT_NHWC;       // latent in [1,128,128,32], image out [1,1024,1024,3]
+ *   taec_plan* plan = NULL;
+ *   taec_plan_compile(model, &opts, &plan);
+ *   taec_plan_run(plan, latent, image);   // call as often as you like; no allocation here
+ *   taec_plan_free(plan);
+ *   taec_model_free(model);
+ *
+ * Conventions:
+ * - Every function that can fail returns taec_status; on failure the calling thread's
+ *   taec_last_error() says what failed, on which file/tensor/shape, and why.
+ * - Objects are opaque; whoever created one frees it. A plan keeps the weights it needs alive,
+ *   so a model may be freed before its plans.
+ * - A model or plan may be used from one thread at a time; distinct objects are independent.
+ * - Tensors are dense, C order, batch 1 unless a shape says otherwise.
+ */
+#ifndef TAEC_TAEC_H_
+#define TAEC_TAEC_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TAEC_VERSION_MAJOR 0
+#define TAEC_VERSION_MINOR 1
+#define TAEC_VERSION_PATCH 0
+
+/* "major.minor.patch" of the linked library. */
+const char* taec_version(void);
+
+typedef enum taec_status {
+  TAEC_OK = 0,
+  TAEC_ERR_INVALID_ARGUMENT = 1, /* caller passed an unusable value (NULL, bad option) */
+  TAEC_ERR_IO = 2,               /* file missing, unreadable or unwritable */
+  TAEC_ERR_FORMAT = 3,           /* file content malformed, truncated or hostile */
+  TAEC_ERR_UNSUPPORTED = 4,      /* well-formed, but not something taec handles */
+  TAEC_ERR_SHAPE = 5,            /* tensor or buffer shape does not fit */
+  TAEC_ERR_NONFINITE = 6,        /* NaN or Inf in an input */
+  TAEC_ERR_OUT_OF_MEMORY = 7,
+  TAEC_ERR_INTERNAL = 8          /* a bug in taec: please report it */
+} taec_status;
+
+/* Stable lower-case name of a status, e.g. "format". */
+const char* taec_status_name(taec_status status);
+
+/* Message of the last failure on this thread; "" if none. Valid until the next taec call on it. */
+const char* taec_last_error(void);
+
+/* ---- Models: weights + the network built from them --------------------------------------- */
+
+typedef enum taec_role {
+  TAEC_ROLE_ANY = 0, /* load options only: whatever the file holds (error if it holds both) */
+  TAEC_ROLE_DECODER = 1,
+  TAEC_ROLE_ENCODER = 2
+} taec_role;
+
+typedef struct taec_load_options {
+  /* Variant name ("taesd", "taesdxl", "taesd3", "taef1", "taef2") or NULL to detect it from the
+   * tensors. Needed only where shapes are ambiguous (taesd/taesdxl; taesd3/taef1); a variant
+   * whose architecture does not match the tensors is an error. */
+  const char* variant;
+  /* Which half of a combined encoder+decoder file to load; TAEC_ROLE_ANY for single-role files. */
+  taec_role role;
+} taec_load_options;
+
+void taec_load_options_init(taec_load_options* options);
+
+typedef struct taec_model taec_model;
+
+/* Loads a `.pth` (PyTorch zip + pickle) or `.safetensors` checkpoint, format detected from the
+ * content. Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming it.
+ * Nothing in the file is ever executed. options may be NULL. */
+taec_status taec_model_load(const char* path, const taec_load_options* options, taec_model** out);
+void taec_model_free(taec_model* model);
+
+typedef struct taec_model_info {
+  taec_role role;
+  const char* variant;         /* e.g. "taef2" */
+  const char* variant_note;    /* why the variant was chosen, or how it is ambiguous; "" if not */
+  const char* source_format;   /* "pth" or "safetensors" */
+  const char* source_path;
+  const char* source_sha256;   /* lower-case hex SHA-256 of the weight file */
+  int latent_channels;
+  int image_channels;          /* 3 */
+  int spatial_factor;          /* image pixels per latent pixel along each axis: 8 */
+  uint64_t parameter_count;
+  size_t tensor_count;
+} taec_model_info;
+
+/* Strings stay valid while the model lives. */
+taec_status taec_model_get_info(const taec_model* model, taec_model_info* out);
+
+typedef struct taec_tensor_info {
+  const char* name;  /* as stored in the checkpoint */
+  const char* dtype; /* "f16", "bf16" or "f32", as stored */
+  int rank;
+  int64_t shape[8];
+} taec_tensor_info;
+
+taec_status taec_model_get_tensor(const taec_model* model, size_t index, taec_tensor_info* out);
+
+/* ---- Plans: a model compiled for one fixed shape ------------------------------------------ */
+
+typedef enum taec_layout {
+  TAEC_LAYOUT_NCHW = 0,
+  TAEC_LAYOUT_NHWC = 1
+} taec_layout;
+
+typedef enum taec_dtype {
+  TAEC_DTYPE_F32 = 0,
+  TAEC_DTYPE_F16 = 1
+} taec_dtype;
+
+typedef enum taec_precision {
+  /* Plain fp32 reference kernels: the oracle every faster path is tested against. Slow. */
+  TAEC_PRECISION_REFERENCE = 0
+} taec_precision;
+
+typedef enum taec_nonfinite_policy {
+  /* Refuse inputs holding NaN or Inf with TAEC_ERR_NONFINITE (default): a NaN latent is almost
+   * always an upstream bug, and the decoder would silently turn it into NaN pixels. */
+  TAEC_NONFINITE_REJECT = 0,
+  /* Run anyway. The decoder's tanh clamp maps +-Inf to +-3; NaN propagates to the output. */
+  TAEC_NONFINITE_PROPAGATE = 1
+} taec_nonfinite_policy;
+
+typedef struct taec_plan_options {
+  /* Image size in pixels. A decoder produces it (both must be multiples of the spatial factor);
+   * an encoder consumes it (any size; the latent is ceil(size / 8)). */
+  int image_height;
+  int image_width;
+  taec_layout layout;        /* of both the input and the output buffer */
+  taec_dtype io_dtype;       /* element type of both buffers */
+  taec_precision precision;
+  int threads;               /* 0 = all cores */
+  taec_nonfinite_policy nonfinite;
+} taec_plan_options;
+
+void taec_plan_options_init(taec_plan_options* options);
+
+typedef struct taec_plan taec_plan;
+
+taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* options,
+                              taec_plan** out);
+void taec_plan_free(taec_plan* plan);
+
+typedef struct taec_plan_io {
+  int64_t input_shape[4];  /* in the plan's layout, batch 1 */
+  int64_t output_shape[4];
+  size_t input_elems;
+  size_t output_elems;
+} taec_plan_io;
+
+taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out);
+
+/* input: input_elems of io_dtype; output: output_elems of io_dtype. Decoder output is NOT clamped
+ * (clamp to [0,1] for display); encoder input is RGB in [0,1]. */
+taec_status taec_plan_run(taec_plan* plan, const void* input, void* output);
+
+/* ---- Host arrays and files (.npy, images) ------------------------------------------------- */
+
+typedef struct taec_array {
+  float* data;       /* owned by the array */
+  int rank;
+  int64_t shape[8];
+  size_t elems;
+} taec_array;
+
+/* Reads a .npy file (v1-v3, little-endian float32 or float16, C order) into float32. */
+taec_status taec_npy_load(const char* path, taec_array** out);
+/* Writes a .npy file atomically (temporary file + rename), as float32 or float16. */
+taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape,
+                          taec_dtype dtype);
+
+/* Reads a PNG or JPEG (format from content) as [1,3,H,W] float32 RGB in [0,1]. */
+taec_status taec_image_load(const char* path, taec_array** out);
+/* Writes an 8-bit RGB PNG atomically from one [3,H,W] (NCHW) or [H,W,3] (NHWC) float image;
+ * values are clamped to [0,1] and rounded to nearest. */
+taec_status taec_image_save_png(const char* path, const float* data, int height, int width,
+                                taec_layout layout);
+
+void taec_array_free(taec_array* array);
+
+/* ---- Finding weights --------------------------------------------------------------------- */
+
+/* Resolves a path or a model name ("taef2", "taef1", …) to a weight file for `role`:
+ * an existing path is used as is; a name is looked up as <name>_<decoder|encoder>.safetensors
+ * (then .pth) in $TAEC_MODEL_DIR and then in the cache ($TAEC_CACHE_DIR, else
+ * $XDG_CACHE_HOME/taec, else ~/.cache/taec). Writes a NUL-terminated path into buf. */
+taec_status taec_resolve_weights(const char* name_or_path, taec_role role, char* buf,
+                                 size_t buf_size);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* TAEC_TAEC_H_ */

@@ -1,0 +1,115 @@
+// Thin C++ RAII over taec.h: owning handles, and failures thrown as taec::Error carrying the
+// status and message. Nothing here adds behaviour; see taec.h for the contracts.
+#ifndef TAEC_TAEC_HPP_
+#define TAEC_TAEC_HPP_
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "taec/taec.h"
+
+namespace taec {
+
+class Error : public std::runtime_error {
+ public:
+  Error(taec_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  taec_status status() const { return status_; }
+
+ private:
+  taec_status status_;
+};
+
+inline void check(taec_status status) {
+  if (status != TAEC_OK) throw Error(status, taec_last_error());
+}
+
+namespace detail {
+struct ModelDeleter { void operator()(taec_model* p) const { taec_model_free(p); } };
+struct PlanDeleter { void operator()(taec_plan* p) const { taec_plan_free(p); } };
+struct ArrayDeleter { void operator()(taec_array* p) const { taec_array_free(p); } };
+}  // namespace detail
+
+class Model {
+ public:
+  explicit Model(const std::string& path, const taec_load_options* options = nullptr) {
+    taec_model* raw = nullptr;
+    check(taec_model_load(path.c_str(), options, &raw));
+    handle_.reset(raw);
+  }
+  taec_model_info info() const {
+    taec_model_info info;
+    check(taec_model_get_info(handle_.get(), &info));
+    return info;
+  }
+  taec_tensor_info tensor(size_t index) const {
+    taec_tensor_info t;
+    check(taec_model_get_tensor(handle_.get(), index, &t));
+    return t;
+  }
+  const taec_model* get() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<taec_model, detail::ModelDeleter> handle_;
+};
+
+class Plan {
+ public:
+  Plan(const Model& model, const taec_plan_options& options) {
+    taec_plan* raw = nullptr;
+    check(taec_plan_compile(model.get(), &options, &raw));
+    handle_.reset(raw);
+  }
+  taec_plan_io io() const {
+    taec_plan_io io;
+    check(taec_plan_get_io(handle_.get(), &io));
+    return io;
+  }
+  void run(const void* input, void* output) { check(taec_plan_run(handle_.get(), input, output)); }
+  taec_plan* get() { return handle_.get(); }
+
+ private:
+  std::unique_ptr<taec_plan, detail::PlanDeleter> handle_;
+};
+
+class Array {
+ public:
+  static Array load_npy(const std::string& path) {
+    taec_array* raw = nullptr;
+    check(taec_npy_load(path.c_str(), &raw));
+    return Array(raw);
+  }
+  static Array load_image(const std::string& path) {
+    taec_array* raw = nullptr;
+    check(taec_image_load(path.c_str(), &raw));
+    return Array(raw);
+  }
+  float* data() { return handle_->data; }
+  const float* data() const { return handle_->data; }
+  size_t elems() const { return handle_->elems; }
+  std::vector<int64_t> shape() const { return {handle_->shape, handle_->shape + handle_->rank}; }
+
+ private:
+  explicit Array(taec_array* raw) : handle_(raw) {}
+  std::unique_ptr<taec_array, detail::ArrayDeleter> handle_;
+};
+
+inline void save_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape,
+                     taec_dtype dtype = TAEC_DTYPE_F32) {
+  check(taec_npy_save(path.c_str(), data, static_cast<int>(shape.size()), shape.data(), dtype));
+}
+
+inline void save_png(const std::string& path, const float* data, int height, int width, taec_layout layout) {
+  check(taec_image_save_png(path.c_str(), data, height, width, layout));
+}
+
+inline std::string resolve_weights(const std::string& name_or_path, taec_role role) {
+  std::vector<char> buf(4096);
+  check(taec_resolve_weights(name_or_path.c_str(), role, buf.data(), buf.size()));
+  return buf.data();
+}
+
+}  // namespace taec
+
+#endif  // TAEC_TAEC_HPP_

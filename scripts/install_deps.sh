@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs taec's build and test dependencies from Debian (bookworm) packages. Idempotent: runs
+# apt only when something is missing.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config
+  libzip-dev          # .pth checkpoints are zip archives
+  libstb-dev          # PNG/JPEG read, PNG write
+  nlohmann-json3-dev  # safetensors headers, manifests
+  libcli11-dev        # the CLI
+  libssl-dev          # SHA-256
+  libgtest-dev libgmock-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,266 @@
+// The C ABI: converts between opaque handles / C structs and the internal C++ types, and turns
+// every Status into a taec_status plus a thread-local message. No exception crosses this file.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "graph/model.h"
+#include "io/image.h"
+#include "io/npy.h"
+#include "io/weights_locator.h"
+#include "plan/plan.h"
+#include "taec/taec.h"
+
+struct taec_model {
+  std::shared_ptr<const taec::Model> model;
+};
+
+struct taec_plan {
+  std::unique_ptr<taec::Plan> plan;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+taec_status report(const taec::Status& status) {
+  g_last_error = status.ok() ? "" : status.message();
+  return static_cast<taec_status>(status.code());
+}
+
+taec_status invalid(const std::string& message) {
+  return report(taec::Status(taec::Code::invalid_argument, message));
+}
+
+// Runs body, mapping allocation failure and any stray exception to a status.
+template <typename F>
+taec_status guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return report(taec::Status(taec::Code::out_of_memory, "out of memory"));
+  } catch (const std::exception& e) {
+    return report(taec::Status(taec::Code::internal, std::string("internal error: ") + e.what()));
+  }
+}
+
+taec_status make_array(const std::vector<int64_t>& shape, const std::vector<float>& data, taec_array** out) {
+  auto* array = static_cast<taec_array*>(std::calloc(1, sizeof(taec_array)));
+  if (array == nullptr) throw std::bad_alloc();
+  array->data = static_cast<float*>(std::malloc(std::max<size_t>(1, data.size()) * sizeof(float)));
+  if (array->data == nullptr) {
+    std::free(array);
+    throw std::bad_alloc();
+  }
+  if (!data.empty()) std::memcpy(array->data, data.data(), data.size() * sizeof(float));
+  array->rank = static_cast<int>(shape.size());
+  for (size_t i = 0; i < shape.size() && i < 8; ++i) array->shape[i] = shape[i];
+  array->elems = data.size();
+  *out = array;
+  return report(taec::ok_status());
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* taec_version(void) {
+#define TAEC_STR2(x) #x
+#define TAEC_STR(x) TAEC_STR2(x)
+  return TAEC_STR(TAEC_VERSION_MAJOR) "." TAEC_STR(TAEC_VERSION_MINOR) "." TAEC_STR(TAEC_VERSION_PATCH);
+}
+
+const char* taec_status_name(taec_status status) {
+  switch (status) {
+    case TAEC_OK: return "ok";
+    case TAEC_ERR_INVALID_ARGUMENT: return "invalid_argument";
+    case TAEC_ERR_IO: return "io";
+    case TAEC_ERR_FORMAT: return "format";
+    case TAEC_ERR_UNSUPPORTED: return "unsupported";
+    case TAEC_ERR_SHAPE: return "shape";
+    case TAEC_ERR_NONFINITE: return "nonfinite";
+    case TAEC_ERR_OUT_OF_MEMORY: return "out_of_memory";
+    case TAEC_ERR_INTERNAL: return "internal";
+  }
+  return "unknown";
+}
+
+const char* taec_last_error(void) { return g_last_error.c_str(); }
+
+void taec_load_options_init(taec_load_options* options) {
+  if (options) *options = taec_load_options{nullptr, TAEC_ROLE_ANY};
+}
+
+taec_status taec_model_load(const char* path, const taec_load_options* options, taec_model** out) {
+  if (path == nullptr || out == nullptr) return invalid("taec_model_load: path and out must not be NULL");
+  *out = nullptr;
+  return guarded([&] {
+    taec::LoadRequest request;
+    if (options) {
+      request.variant = options->variant ? options->variant : "";
+      if (options->role < TAEC_ROLE_ANY || options->role > TAEC_ROLE_ENCODER) return invalid("invalid role");
+      request.role = options->role;
+    }
+    auto model = taec::load_model(path, request);
+    if (!model.ok()) return report(model.status());
+    *out = new taec_model{std::move(model).value()};
+    return report(taec::ok_status());
+  });
+}
+
+void taec_model_free(taec_model* model) { delete model; }
+
+taec_status taec_model_get_info(const taec_model* model, taec_model_info* out) {
+  if (model == nullptr || out == nullptr) return invalid("taec_model_get_info: NULL argument");
+  const taec::Model& m = *model->model;
+  out->role = static_cast<taec_role>(m.role);
+  out->variant = m.variant.c_str();
+  out->variant_note = m.variant_note.c_str();
+  out->source_format = m.source_format.c_str();
+  out->source_path = m.source_path.c_str();
+  out->source_sha256 = m.source_sha256.c_str();
+  out->latent_channels = m.latent_channels;
+  out->image_channels = m.image_channels;
+  out->spatial_factor = m.spatial_factor;
+  out->parameter_count = m.parameter_count;
+  out->tensor_count = m.tensors.size();
+  return report(taec::ok_status());
+}
+
+taec_status taec_model_get_tensor(const taec_model* model, size_t index, taec_tensor_info* out) {
+  if (model == nullptr || out == nullptr) return invalid("taec_model_get_tensor: NULL argument");
+  const auto& tensors = model->model->tensors;
+  if (index >= tensors.size()) {
+    return invalid("tensor index " + std::to_string(index) + " out of range (" +
+                   std::to_string(tensors.size()) + " tensors)");
+  }
+  const auto& t = tensors[index];
+  out->name = t.name.c_str();
+  out->dtype = taec::dtype_name(t.dtype);
+  out->rank = static_cast<int>(t.shape.size());
+  for (size_t i = 0; i < 8; ++i) out->shape[i] = i < t.shape.size() ? t.shape[i] : 0;
+  return report(taec::ok_status());
+}
+
+void taec_plan_options_init(taec_plan_options* options) {
+  if (options == nullptr) return;
+  *options = taec_plan_options{};
+  options->layout = TAEC_LAYOUT_NCHW;
+  options->io_dtype = TAEC_DTYPE_F32;
+  options->precision = TAEC_PRECISION_REFERENCE;
+  options->nonfinite = TAEC_NONFINITE_REJECT;
+}
+
+taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* options, taec_plan** out) {
+  if (model == nullptr || options == nullptr || out == nullptr) return invalid("taec_plan_compile: NULL argument");
+  *out = nullptr;
+  if (options->layout != TAEC_LAYOUT_NCHW && options->layout != TAEC_LAYOUT_NHWC) return invalid("invalid layout");
+  if (options->io_dtype != TAEC_DTYPE_F32 && options->io_dtype != TAEC_DTYPE_F16) return invalid("invalid io_dtype");
+  if (options->precision != TAEC_PRECISION_REFERENCE) return invalid("invalid precision");
+  if (options->nonfinite != TAEC_NONFINITE_REJECT && options->nonfinite != TAEC_NONFINITE_PROPAGATE) {
+    return invalid("invalid nonfinite policy");
+  }
+  return guarded([&] {
+    taec::PlanOptions o;
+    o.image_height = options->image_height;
+    o.image_width = options->image_width;
+    o.layout = static_cast<taec::Layout>(options->layout);
+    o.io_dtype = static_cast<taec::IoDtype>(options->io_dtype);
+    o.precision = static_cast<taec::Precision>(options->precision);
+    o.threads = options->threads;
+    o.nonfinite = static_cast<taec::NonfinitePolicy>(options->nonfinite);
+    auto plan = taec::compile_plan(model->model, o);
+    if (!plan.ok()) return report(plan.status());
+    *out = new taec_plan{std::move(plan).value()};
+    return report(taec::ok_status());
+  });
+}
+
+void taec_plan_free(taec_plan* plan) { delete plan; }
+
+taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out) {
+  if (plan == nullptr || out == nullptr) return invalid("taec_plan_get_io: NULL argument");
+  const taec::PlanShapes& s = plan->plan->shapes();
+  const bool nhwc = plan->plan->options().layout == taec::Layout::nhwc;
+  auto fill = [&](taec::ValueShape v, int64_t* dims) {
+    dims[0] = 1;
+    dims[1] = nhwc ? v.height : v.channels;
+    dims[2] = nhwc ? v.width : v.height;
+    dims[3] = nhwc ? v.channels : v.width;
+  };
+  fill(s.input, out->input_shape);
+  fill(s.output, out->output_shape);
+  out->input_elems = s.input_elems();
+  out->output_elems = s.output_elems();
+  return report(taec::ok_status());
+}
+
+taec_status taec_plan_run(taec_plan* plan, const void* input, void* output) {
+  if (plan == nullptr || input == nullptr || output == nullptr) return invalid("taec_plan_run: NULL argument");
+  return guarded([&] { return report(plan->plan->run(input, output)); });
+}
+
+taec_status taec_npy_load(const char* path, taec_array** out) {
+  if (path == nullptr || out == nullptr) return invalid("taec_npy_load: NULL argument");
+  *out = nullptr;
+  return guarded([&] {
+    auto npy = taec::read_npy(path);
+    if (!npy.ok()) return report(npy.status());
+    return make_array(npy->shape, npy->data, out);
+  });
+}
+
+taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape, taec_dtype dtype) {
+  if (path == nullptr || data == nullptr || (rank > 0 && shape == nullptr)) return invalid("taec_npy_save: NULL argument");
+  if (rank < 0 || rank > 8) return invalid("taec_npy_save: rank must be 0..8");
+  return guarded([&] {
+    std::vector<int64_t> dims(shape, shape + rank);
+    for (int64_t d : dims) {
+      if (d < 0) return invalid("taec_npy_save: negative dimension");
+    }
+    return report(taec::write_npy(path, data, dims, dtype == TAEC_DTYPE_F16));
+  });
+}
+
+taec_status taec_image_load(const char* path, taec_array** out) {
+  if (path == nullptr || out == nullptr) return invalid("taec_image_load: NULL argument");
+  *out = nullptr;
+  return guarded([&] {
+    auto image = taec::read_image(path);
+    if (!image.ok()) return report(image.status());
+    return make_array({1, 3, image->height, image->width}, image->chw, out);
+  });
+}
+
+taec_status taec_image_save_png(const char* path, const float* data, int height, int width, taec_layout layout) {
+  if (path == nullptr || data == nullptr) return invalid("taec_image_save_png: NULL argument");
+  if (height <= 0 || width <= 0 || height > 65535 || width > 65535) return invalid("taec_image_save_png: bad size");
+  return guarded([&] {
+    const size_t plane = static_cast<size_t>(height) * width;
+    std::vector<float> hwc(plane * 3);
+    for (size_t i = 0; i < plane; ++i) {
+      for (int c = 0; c < 3; ++c) hwc[3 * i + c] = layout == TAEC_LAYOUT_NHWC ? data[3 * i + c] : data[c * plane + i];
+    }
+    return report(taec::write_png_hwc(path, hwc.data(), height, width));
+  });
+}
+
+void taec_array_free(taec_array* array) {
+  if (array == nullptr) return;
+  std::free(array->data);
+  std::free(array);
+}
+
+taec_status taec_resolve_weights(const char* name_or_path, taec_role role, char* buf, size_t buf_size) {
+  if (name_or_path == nullptr || buf == nullptr || buf_size == 0) return invalid("taec_resolve_weights: NULL argument");
+  return guarded([&] {
+    auto path = taec::resolve_weights(name_or_path, role);
+    if (!path.ok()) return report(path.status());
+    if (path->size() + 1 > buf_size) return invalid("taec_resolve_weights: buffer too small");
+    std::memcpy(buf, path->c_str(), path->size() + 1);
+    return report(taec::ok_status());
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,23 @@
+// PNG/JPEG reading and PNG writing (stb_image / stb_image_write from Debian's libstb).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace taec {
+
+struct RgbImage {
+  int height = 0, width = 0;
+  std::vector<float> chw;  // [3, height, width], values in [0, 1]
+};
+
+// Formats from content. Images over 16384 px on a side or 256 MP are refused before decoding.
+Result<RgbImage> read_image(const std::string& path);
+
+// hwc: [height, width, 3] floats; clamped to [0,1] and rounded to 8 bits.
+Status write_png_hwc(const std::string& path, const float* hwc, int height, int width);
+
+}  // namespace taec

@@ -1,0 +1,207 @@
+#include "io/pth.h"
+
+#include <zip.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_set>
+
+#include "io/pickle.h"
+
+namespace taec {
+namespace {
+
+constexpr uint64_t kMaxRecordBytes = CheckpointLimits::kMaxFileBytes;
+constexpr uint64_t kMaxTotalBytes = 4ull << 30;
+// Deflated records may expand; beyond this ratio an archive is a zip bomb, not a checkpoint.
+constexpr uint64_t kMaxCompressionRatio = 64;
+
+struct ZipCloser {
+  void operator()(zip_t* z) const { zip_discard(z); }
+};
+struct ZipFileCloser {
+  void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+
+class Archive {
+ public:
+  static Result<Archive> open(const std::string& path, const std::vector<uint8_t>& bytes) {
+    zip_error_t error;
+    zip_error_init(&error);
+    zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+    if (source == nullptr) {
+      std::string msg = zip_error_strerror(&error);
+      zip_error_fini(&error);
+      return Status(Code::out_of_memory, path + ": " + msg);
+    }
+    zip_t* zip = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+    if (zip == nullptr) {
+      zip_source_free(source);
+      std::string msg = zip_error_strerror(&error);
+      zip_error_fini(&error);
+      return Status(Code::format, path + ": not a readable zip archive (" + msg + "; truncated or corrupt?)");
+    }
+    zip_error_fini(&error);
+    Archive archive;
+    archive.path_ = path;
+    archive.zip_.reset(zip);
+    return archive;
+  }
+
+  zip_int64_t entries() const { return zip_get_num_entries(zip_.get(), 0); }
+  std::string name(zip_int64_t index) const {
+    const char* n = zip_get_name(zip_.get(), static_cast<zip_uint64_t>(index), 0);
+    return n ? n : "";
+  }
+
+  Result<std::vector<uint8_t>> read(zip_int64_t index, uint64_t* total) {
+    const std::string record = name(index);
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(index), 0, &st) != 0 ||
+        !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE)) {
+      return Status(Code::format, path_ + ": record " + record + ": unreadable zip entry");
+    }
+    if (st.size > kMaxRecordBytes || (*total += st.size) > kMaxTotalBytes) {
+      return Status(Code::format, path_ + ": record " + record + " claims " + std::to_string(st.size) +
+                                      " bytes, more than a checkpoint may hold");
+    }
+    if (st.comp_size > 0 && st.size / st.comp_size > kMaxCompressionRatio) {
+      return Status(Code::format, path_ + ": record " + record + " expands " +
+                                      std::to_string(st.size / st.comp_size) +
+                                      "x when decompressed (zip bomb?)");
+    }
+    std::unique_ptr<zip_file_t, ZipFileCloser> file(
+        zip_fopen_index(zip_.get(), static_cast<zip_uint64_t>(index), 0));
+    if (!file) {
+      return Status(Code::format, path_ + ": record " + record + ": " + zip_strerror(zip_.get()));
+    }
+    std::vector<uint8_t> data(st.size);
+    zip_int64_t n = st.size ? zip_fread(file.get(), data.data(), st.size) : 0;
+    uint8_t extra;
+    // Reading past the end makes libzip verify the CRC and notice size lies.
+    zip_int64_t tail = zip_fread(file.get(), &extra, 1);
+    if (n != static_cast<zip_int64_t>(st.size) || tail != 0) {
+      return Status(Code::format, path_ + ": record " + record + " is corrupt or truncated (" +
+                                      zip_file_strerror(file.get()) + ")");
+    }
+    return data;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<zip_t, ZipCloser> zip_;
+};
+
+// Copies a (possibly strided) view of a storage into a dense C-order tensor.
+Status gather_tensor(const std::string& path, const PickledTensor& t, const PickledStorage& s,
+                     const std::vector<uint8_t>& storage_bytes, RawTensor* out) {
+  const std::string what = path + ": tensor \"" + t.name + "\"";
+  const size_t esize = dtype_size(s.dtype);
+  if (storage_bytes.size() % esize != 0) {
+    return Status(Code::format, what + ": storage record data/" + s.key + " has " +
+                                    std::to_string(storage_bytes.size()) +
+                                    " bytes, not a whole number of " + dtype_name(s.dtype));
+  }
+  const int64_t storage_elems = static_cast<int64_t>(storage_bytes.size() / esize);
+  TAEC_ASSIGN_OR_RETURN(int64_t numel, checked_numel(t.shape, what));
+  if (t.offset < 0) return Status(Code::format, what + ": negative storage offset");
+  int64_t last = t.offset;  // highest element index touched
+  for (size_t d = 0; d < t.shape.size(); ++d) {
+    if (t.stride[d] < 0 || t.stride[d] > CheckpointLimits::kMaxElems) {
+      return Status(Code::format, what + ": invalid stride " + std::to_string(t.stride[d]));
+    }
+    if (t.shape[d] > 0) last += (t.shape[d] - 1) * t.stride[d];
+  }
+  if (numel > 0 && last >= storage_elems) {
+    return Status(Code::format, what + ": view reaches element " + std::to_string(last) +
+                                    " of a storage with " + std::to_string(storage_elems) +
+                                    " (record data/" + s.key + " truncated?)");
+  }
+  out->name = t.name;
+  out->dtype = s.dtype;
+  out->shape = t.shape;
+  out->bytes.resize(static_cast<size_t>(numel) * esize);
+  std::vector<int64_t> index(t.shape.size(), 0);
+  for (int64_t i = 0; i < numel; ++i) {
+    int64_t src = t.offset;
+    for (size_t d = 0; d < index.size(); ++d) src += index[d] * t.stride[d];
+    std::memcpy(out->bytes.data() + i * esize, storage_bytes.data() + src * esize, esize);
+    for (size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < t.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Checkpoint> read_pth(const std::string& path, const std::vector<uint8_t>& bytes) {
+  TAEC_ASSIGN_OR_RETURN(Archive archive, Archive::open(path, bytes));
+  const zip_int64_t count = archive.entries();
+  if (count <= 0) return Status(Code::format, path + ": empty zip archive");
+  if (count > static_cast<zip_int64_t>(CheckpointLimits::kMaxTensors)) {
+    return Status(Code::format, path + ": zip archive has " + std::to_string(count) + " records, too many");
+  }
+  std::string top;
+  std::map<std::string, zip_int64_t> records;  // name below the top folder -> index
+  for (zip_int64_t i = 0; i < count; ++i) {
+    std::string name = archive.name(i);
+    size_t slash = name.find('/');
+    if (slash == std::string::npos) {
+      return Status(Code::format, path + ": zip record \"" + name + "\" is outside a top folder; not a PyTorch checkpoint");
+    }
+    std::string folder = name.substr(0, slash);
+    if (i == 0) top = folder;
+    if (folder != top) {
+      return Status(Code::format, path + ": zip records under two top folders (\"" + top + "\", \"" + folder + "\")");
+    }
+    if (!records.emplace(name.substr(slash + 1), i).second) {
+      return Status(Code::format, path + ": duplicate zip record \"" + name + "\"");
+    }
+  }
+  uint64_t total = 0;
+  auto it = records.find("data.pkl");
+  if (it == records.end()) {
+    return Status(Code::format, path + ": zip archive has no " + top + "/data.pkl; not a PyTorch checkpoint");
+  }
+  if (auto bo = records.find("byteorder"); bo != records.end()) {
+    TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> order, archive.read(bo->second, &total));
+    std::string text(order.begin(), order.end());
+    if (text != "little") {
+      return Status(Code::unsupported, path + ": byteorder \"" + text + "\" (taec reads little-endian checkpoints)");
+    }
+  }
+  TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> pickle, archive.read(it->second, &total));
+  TAEC_ASSIGN_OR_RETURN(PickledStateDict dict,
+                        unpickle_state_dict(pickle.data(), pickle.size(), path + ": " + top + "/data.pkl"));
+
+  Checkpoint ckpt;
+  ckpt.path = path;
+  ckpt.format = "pth";
+  std::vector<std::vector<uint8_t>> storages(dict.storages.size());
+  std::vector<bool> loaded(dict.storages.size(), false);
+  std::unordered_set<std::string> names;
+  for (const PickledTensor& t : dict.tensors) {
+    if (!names.insert(t.name).second) {
+      return Status(Code::format, path + ": tensor \"" + t.name + "\" appears twice");
+    }
+    const PickledStorage& s = dict.storages[t.storage];
+    if (!loaded[t.storage]) {
+      auto rec = records.find("data/" + s.key);
+      if (rec == records.end()) {
+        return Status(Code::format, path + ": tensor \"" + t.name + "\" refers to missing record " + top + "/data/" + s.key);
+      }
+      TAEC_ASSIGN_OR_RETURN(storages[t.storage], archive.read(rec->second, &total));
+      loaded[t.storage] = true;
+    }
+    RawTensor raw;
+    TAEC_RETURN_IF_ERROR(gather_tensor(path, t, s, storages[t.storage], &raw));
+    ckpt.tensors.push_back(std::move(raw));
+  }
+  return ckpt;
+}
+
+}  // namespace taec

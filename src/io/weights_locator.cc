@@ -1,0 +1,58 @@
+#include "io/weights_locator.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace taec {
+namespace {
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+std::string cache_dir() {
+  if (!env("TAEC_CACHE_DIR").empty()) return env("TAEC_CACHE_DIR");
+  if (!env("XDG_CACHE_HOME").empty()) return env("XDG_CACHE_HOME") + "/taec";
+  if (!env("HOME").empty()) return env("HOME") + "/.cache/taec";
+  return "";
+}
+
+Result<std::string> resolve_weights(const std::string& name_or_path, int role) {
+  if (name_or_path.empty()) return Status(Code::invalid_argument, "no weights given");
+  if (is_file(name_or_path)) return name_or_path;
+  const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                               name_or_path.find('.') != std::string::npos;
+  if (looks_like_path) return Status(Code::io, name_or_path + ": no such file");
+  if (role == 0) {
+    return Status(Code::invalid_argument, "model name \"" + name_or_path +
+                                              "\" needs a role (decoder or encoder) to find its file");
+  }
+  std::vector<std::string> dirs;
+  if (!env("TAEC_MODEL_DIR").empty()) dirs.push_back(env("TAEC_MODEL_DIR"));
+  if (!cache_dir().empty()) dirs.push_back(cache_dir());
+  const std::string stem = name_or_path + "_" + role_name(static_cast<Role>(role));
+  std::string tried;
+  for (const auto& dir : dirs) {
+    for (const char* ext : {".safetensors", ".pth"}) {
+      std::string candidate = dir + "/" + stem + ext;
+      if (is_file(candidate)) return candidate;
+      tried += (tried.empty() ? "" : ", ") + candidate;
+    }
+  }
+  if (dirs.empty()) {
+    return Status(Code::io, "model \"" + name_or_path + "\": set TAEC_MODEL_DIR or pass a path to the weights");
+  }
+  return Status(Code::io, "model \"" + name_or_path + "\": no weight file found (tried " + tried + ")");
+}
+
+}  // namespace taec

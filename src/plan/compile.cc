@@ -1,0 +1,40 @@
+#include <string>
+
+#include "plan/plan.h"
+#include "plan/reference_plan.h"
+
+namespace taec {
+
+Result<PlanShapes> plan_shapes(const Model& model, const PlanOptions& o) {
+  const int f = model.spatial_factor;
+  const std::string size = std::to_string(o.image_height) + "x" + std::to_string(o.image_width);
+  // 16384 px per side keeps every buffer size well inside 64-bit arithmetic and is far beyond
+  // what any FLUX pipeline produces.
+  constexpr int kMaxSide = 16384;
+  if (o.image_height <= 0 || o.image_width <= 0 || o.image_height > kMaxSide || o.image_width > kMaxSide) {
+    return Status(Code::invalid_argument, "image size " + size + " is outside 1.." + std::to_string(kMaxSide));
+  }
+  if (o.threads < 0) return Status(Code::invalid_argument, "threads must be >= 0");
+  PlanShapes s;
+  if (model.role == Role::decoder) {
+    if (o.image_height % f != 0 || o.image_width % f != 0) {
+      return Status(Code::invalid_argument, "decoder output size " + size + " is not a multiple of " + std::to_string(f));
+    }
+    s.input = {model.latent_channels, o.image_height / f, o.image_width / f};
+  } else {
+    s.input = {model.image_channels, o.image_height, o.image_width};
+  }
+  s.output = model.graph.infer_shapes(s.input.height, s.input.width).back();
+  return s;
+}
+
+Result<std::unique_ptr<Plan>> compile_plan(std::shared_ptr<const Model> model, const PlanOptions& options) {
+  TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(*model, options));
+  switch (options.precision) {
+    case Precision::reference:
+      return make_reference_plan(std::move(model), options, shapes);
+  }
+  return Status(Code::invalid_argument, "unknown precision");
+}
+
+}  // namespace taec

@@ -1,0 +1,21 @@
+// Conversions between a plan's external buffers (layout x dtype) and the NCHW fp32 tensors the
+// engines use inside, plus the NaN/Inf check on inputs.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "base/status.h"
+#include "plan/plan.h"
+
+namespace taec {
+
+// src: `shape` in `layout`/`dtype` -> dst: NCHW fp32.
+void import_nchw_f32(const void* src, Layout layout, IoDtype dtype, ValueShape shape, float* dst);
+// src: NCHW fp32 -> dst: `shape` in `layout`/`dtype`.
+void export_nchw_f32(const float* src, ValueShape shape, Layout layout, IoDtype dtype, void* dst);
+
+// Counts NaN and Inf in an NCHW fp32 tensor; the error names the first one's position.
+Status check_finite_nchw(const float* data, ValueShape shape, const std::string& what);
+
+}  // namespace taec

@@ -1,0 +1,41 @@
+#include "plan/reference_plan.h"
+
+#include <vector>
+
+#include "plan/io_convert.h"
+#include "runtime/reference_engine.h"
+
+namespace taec {
+namespace {
+
+class ReferencePlan final : public Plan {
+ public:
+  ReferencePlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes)
+      : Plan(std::move(model), options, shapes),
+        input_(shapes.input_elems()),
+        output_(shapes.output_elems()) {}
+
+  Status run(const void* input, void* output) override {
+    import_nchw_f32(input, options_.layout, options_.io_dtype, shapes_.input, input_.data());
+    if (options_.nonfinite == NonfinitePolicy::reject) {
+      TAEC_RETURN_IF_ERROR(check_finite_nchw(
+          input_.data(), shapes_.input, model_->role == Role::decoder ? "latent" : "image"));
+    }
+    run_graph_reference(model_->graph, shapes_.input.height, shapes_.input.width, input_.data(),
+                        output_.data());
+    export_nchw_f32(output_.data(), shapes_.output, options_.layout, options_.io_dtype, output);
+    return ok_status();
+  }
+
+ private:
+  std::vector<float> input_, output_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plan> make_reference_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
+                                          const PlanShapes& shapes) {
+  return std::make_unique<ReferencePlan>(std::move(model), options, shapes);
+}
+
+}  // namespace taec

@@ -1,0 +1,53 @@
+#include "cli_util.h"
+
+#include <cstdio>
+
+namespace taec_cli {
+
+int exit_code_for(taec_status status) {
+  switch (status) {
+    case TAEC_OK: return kExitOk;
+    case TAEC_ERR_OUT_OF_MEMORY:
+    case TAEC_ERR_INTERNAL: return kExitInternal;
+    default: return kExitBadInput;
+  }
+}
+
+int fail(taec_status status, const std::string& message) {
+  std::fprintf(stderr, "taec: error: %s\n", message.c_str());
+  return exit_code_for(status);
+}
+
+taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape, int channels,
+                          const std::string& what) {
+  if (choice == LayoutChoice::nchw) return TAEC_LAYOUT_NCHW;
+  if (choice == LayoutChoice::nhwc) return TAEC_LAYOUT_NHWC;
+  const bool nchw = shape[1] == channels;
+  const bool nhwc = shape[3] == channels;
+  if (nchw && nhwc) {
+    throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, what + ": both NCHW and NHWC readings have " +
+                                                     std::to_string(channels) +
+                                                     " channels; pass --layout nchw or --layout nhwc");
+  }
+  if (nhwc) return TAEC_LAYOUT_NHWC;
+  return TAEC_LAYOUT_NCHW;  // also when neither fits: the shape check then names the mismatch
+}
+
+std::string batch_path(const std::string& path, int64_t index, int64_t batch) {
+  if (batch == 1) return path;
+  const size_t slash = path.find_last_of('/');
+  const size_t dot = path.find_last_of('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+  const std::string suffix = "_" + std::to_string(index);
+  return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
+}
+
+taec_load_options load_options(const std::string& variant, taec_role role) {
+  taec_load_options options;
+  taec_load_options_init(&options);
+  options.variant = variant.empty() ? nullptr : variant.c_str();
+  options.role = role;
+  return options;
+}
+
+}  // namespace taec_cli

@@ -1,0 +1,34 @@
+// Helpers shared by the CLI subcommands. The CLI uses only the public API (taec.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "taec/taec.hpp"
+
+namespace taec_cli {
+
+// Exit codes (documented in README.md): 0 success; 2 bad input or usage (the message says what);
+// 1 internal failure or out of memory.
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitBadInput = 2;
+
+int exit_code_for(taec_status status);
+
+// Prints "taec: error: <message>" to stderr and returns the exit code for `status`.
+int fail(taec_status status, const std::string& message);
+
+// "auto" resolves to a layout from the array's shape where the channel count tells; error where
+// both readings are possible.
+enum class LayoutChoice { automatic, nchw, nhwc };
+taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape, int channels,
+                          const std::string& what);
+
+// "out.png" -> "out_3.png" for batch item 3 of several; unchanged for a batch of one.
+std::string batch_path(const std::string& path, int64_t index, int64_t batch);
+
+taec_load_options load_options(const std::string& variant, taec_role role);
+
+}  // namespace taec_cli

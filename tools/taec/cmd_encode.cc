@@ -1,0 +1,70 @@
+// taec encode WEIGHTS IMAGE: PNG/JPEG -> latent .npy.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace taec_cli {
+namespace {
+
+struct EncodeArgs {
+  std::string weights;
+  std::string image;
+  std::string out;
+  std::string variant;
+  std::string layout = "nchw";
+  std::string dtype = "f32";
+};
+
+int run_encode(const EncodeArgs& args) {
+  const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_ENCODER);
+  taec_load_options options = load_options(args.variant, TAEC_ROLE_ENCODER);
+  taec::Model model(path, &options);
+
+  taec::Array image = taec::Array::load_image(args.image);  // [1,3,H,W] in [0,1]
+  const std::vector<int64_t> shape = image.shape();
+  taec_plan_options opts;
+  taec_plan_options_init(&opts);
+  opts.image_height = static_cast<int>(shape[2]);
+  opts.image_width = static_cast<int>(shape[3]);
+  taec::Plan plan(model, opts);  // NCHW in; the latent is transposed below if asked
+  const taec_plan_io io = plan.io();
+  std::vector<float> latent(io.output_elems);
+  plan.run(image.data(), latent.data());
+
+  const int64_t c = io.output_shape[1], h = io.output_shape[2], w = io.output_shape[3];
+  std::vector<int64_t> out_shape = {1, c, h, w};
+  if (args.layout == "nhwc") {
+    std::vector<float> nhwc(latent.size());
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t i = 0; i < h * w; ++i) nhwc[i * c + ch] = latent[ch * h * w + i];
+    }
+    latent.swap(nhwc);
+    out_shape = {1, h, w, c};
+  }
+  taec::save_npy(args.out, latent.data(), out_shape, args.dtype == "f16" ? TAEC_DTYPE_F16 : TAEC_DTYPE_F32);
+  std::fprintf(stderr, "wrote %s [%lld,%lld,%lld,%lld]\n", args.out.c_str(),
+               static_cast<long long>(out_shape[0]), static_cast<long long>(out_shape[1]),
+               static_cast<long long>(out_shape[2]), static_cast<long long>(out_shape[3]));
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_encode_command(CLI::App& app) {
+  auto args = std::make_shared<EncodeArgs>();
+  CLI::App* cmd = app.add_subcommand("encode", "Encode a PNG/JPEG image into a latent .npy (raw latent, no scaling)");
+  cmd->add_option("weights", args->weights, "Encoder weights (.pth/.safetensors) or model name (taef2, taef1, …)")
+      ->required();
+  cmd->add_option("image", args->image, "PNG or JPEG image; any size (the latent is ceil(size/8))")->required();
+  cmd->add_option("-o,--out", args->out, "Latent .npy to write")->required();
+  cmd->add_option("--layout", args->layout, "nchw|nhwc layout of the latent")->check(CLI::IsMember({"nchw", "nhwc"}));
+  cmd->add_option("--dtype", args->dtype, "f32|f16 element type of the latent")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("--variant", args->variant, "Override the detected variant");
+  return {cmd, [args] { return run_encode(*args); }};
+}
+
+}  // namespace taec_cli

@@ -1,0 +1,34 @@
+// taec: compile, run and inspect TAESD-family autoencoders (see README.md).
+#include <CLI/CLI.hpp>
+#include <vector>
+
+#include "cli_util.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"taec — Tiny AutoEncoder Compiler: TAESD/TAEF1/TAEF2 decoders and encoders on CPU"};
+  app.set_version_flag("--version", std::string("taec ") + taec_version());
+  app.require_subcommand(1);
+  const std::vector<taec_cli::Command> commands = {
+      taec_cli::add_info_command(app),
+      taec_cli::add_decode_command(app),
+      taec_cli::add_encode_command(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return taec_cli::kExitBadInput;
+  }
+  for (const auto& command : commands) {
+    if (!command.app->parsed()) continue;
+    try {
+      return command.action();
+    } catch (const taec::Error& e) {
+      return taec_cli::fail(e.status(), e.what());
+    }
+  }
+  return taec_cli::kExitBadInput;
+}
