@@ -128,8 +128,19 @@ typedef enum taec_dtype {
 
 typedef enum taec_precision {
   /* Plain fp32 reference kernels: the oracle every faster path is tested against. Slow. */
-  TAEC_PRECISION_REFERENCE = 0
+  TAEC_PRECISION_REFERENCE = 0,
+  /* Compiled fp32 plan: fused NHWC kernels on the best ISA of this CPU (capped by
+   * $TAEC_MAX_ISA), within 1e-3 of the reference. The default. */
+  TAEC_PRECISION_FP32 = 1
 } taec_precision;
+
+typedef enum taec_memory_mode {
+  /* Run in row bands: activations held as ring buffers of a few rows, so peak memory grows with
+   * the image width, not its area (default). */
+  TAEC_MEMORY_BANDED = 0,
+  /* Hold every activation whole (for comparison; bitwise the same output as banded). */
+  TAEC_MEMORY_WHOLE = 1
+} taec_memory_mode;
 
 typedef enum taec_nonfinite_policy {
   /* Refuse inputs holding NaN or Inf with TAEC_ERR_NONFINITE (default): a NaN latent is almost
@@ -149,6 +160,7 @@ typedef struct taec_plan_options {
   taec_precision precision;
   int threads;               /* 0 = all cores */
   taec_nonfinite_policy nonfinite;
+  taec_memory_mode memory;   /* compiled plans only */
 } taec_plan_options;
 
 void taec_plan_options_init(taec_plan_options* options);
@@ -171,6 +183,33 @@ taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out);
 /* input: input_elems of io_dtype; output: output_elems of io_dtype. Decoder output is NOT clamped
  * (clamp to [0,1] for display); encoder input is RGB in [0,1]. */
 taec_status taec_plan_run(taec_plan* plan, const void* input, void* output);
+
+/* What a plan chose when it was compiled. Strings stay valid until the next call on the plan. */
+typedef struct taec_plan_stats {
+  const char* engine;         /* "reference" or "compiled" */
+  const char* isa;            /* instruction set the kernels use, e.g. "avx512" */
+  const char* isa_note;       /* how it was chosen (detected, capped by TAEC_MAX_ISA) */
+  const char* kernel;         /* convolution kernel family */
+  size_t arena_bytes;         /* activation memory, fixed at compile time */
+  size_t weight_bytes;        /* packed weights held by the plan */
+  double model_flops;         /* convolution FLOPs (2 x MACs) of one run as the model defines them */
+  double executed_flops;      /* FLOPs actually executed (folded upsamples do fewer) */
+  size_t steps;               /* scheduled steps per run */
+  int threads;
+  size_t op_count;            /* fused ops, see taec_plan_get_op_profile */
+} taec_plan_stats;
+
+taec_status taec_plan_get_stats(const taec_plan* plan, taec_plan_stats* out);
+
+/* Per fused op: time spent in the last run. */
+typedef struct taec_op_profile {
+  const char* name;  /* checkpoint prefix of the op, e.g. "18.conv.2" */
+  const char* kind;  /* "conv", "up2x_conv", "group_norm_relu", "import", "export" */
+  double flops;
+  double seconds;
+} taec_op_profile;
+
+taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_op_profile* out);
 
 /* ---- Host arrays and files (.npy, images) ------------------------------------------------- */
 

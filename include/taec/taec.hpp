@@ -67,6 +67,16 @@ class Plan {
     return io;
   }
   void run(const void* input, void* output) { check(taec_plan_run(handle_.get(), input, output)); }
+  taec_plan_stats stats() const {
+    taec_plan_stats s;
+    check(taec_plan_get_stats(handle_.get(), &s));
+    return s;
+  }
+  taec_op_profile op_profile(size_t index) const {
+    taec_op_profile p;
+    check(taec_plan_get_op_profile(handle_.get(), index, &p));
+    return p;
+  }
   taec_plan* get() { return handle_.get(); }
 
  private:

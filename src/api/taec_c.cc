@@ -18,6 +18,7 @@ struct taec_model {
 
 struct taec_plan {
   std::unique_ptr<taec::Plan> plan;
+  taec::PlanStats stats;  // backs the strings handed out by the stats/profile getters
 };
 
 namespace {
@@ -148,8 +149,9 @@ void taec_plan_options_init(taec_plan_options* options) {
   *options = taec_plan_options{};
   options->layout = TAEC_LAYOUT_NCHW;
   options->io_dtype = TAEC_DTYPE_F32;
-  options->precision = TAEC_PRECISION_REFERENCE;
+  options->precision = TAEC_PRECISION_FP32;
   options->nonfinite = TAEC_NONFINITE_REJECT;
+  options->memory = TAEC_MEMORY_BANDED;
 }
 
 taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* options, taec_plan** out) {
@@ -157,7 +159,10 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
   *out = nullptr;
   if (options->layout != TAEC_LAYOUT_NCHW && options->layout != TAEC_LAYOUT_NHWC) return invalid("invalid layout");
   if (options->io_dtype != TAEC_DTYPE_F32 && options->io_dtype != TAEC_DTYPE_F16) return invalid("invalid io_dtype");
-  if (options->precision != TAEC_PRECISION_REFERENCE) return invalid("invalid precision");
+  if (options->precision != TAEC_PRECISION_REFERENCE && options->precision != TAEC_PRECISION_FP32) {
+    return invalid("invalid precision");
+  }
+  if (options->memory != TAEC_MEMORY_BANDED && options->memory != TAEC_MEMORY_WHOLE) return invalid("invalid memory mode");
   if (options->nonfinite != TAEC_NONFINITE_REJECT && options->nonfinite != TAEC_NONFINITE_PROPAGATE) {
     return invalid("invalid nonfinite policy");
   }
@@ -170,9 +175,10 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
     o.precision = static_cast<taec::Precision>(options->precision);
     o.threads = options->threads;
     o.nonfinite = static_cast<taec::NonfinitePolicy>(options->nonfinite);
+    o.memory = static_cast<taec::MemoryMode>(options->memory);
     auto plan = taec::compile_plan(model->model, o);
     if (!plan.ok()) return report(plan.status());
-    *out = new taec_plan{std::move(plan).value()};
+    *out = new taec_plan{std::move(plan).value(), {}};
     return report(taec::ok_status());
   });
 }
@@ -193,6 +199,27 @@ taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out) {
   fill(s.output, out->output_shape);
   out->input_elems = s.input_elems();
   out->output_elems = s.output_elems();
+  return report(taec::ok_status());
+}
+
+taec_status taec_plan_get_stats(const taec_plan* plan, taec_plan_stats* out) {
+  if (plan == nullptr || out == nullptr) return invalid("taec_plan_get_stats: NULL argument");
+  auto* p = const_cast<taec_plan*>(plan);  // the cache is not part of the plan's observable state
+  p->stats = p->plan->stats();
+  const taec::PlanStats& s = p->stats;
+  *out = taec_plan_stats{s.engine.c_str(), s.isa.c_str(), s.isa_note.c_str(), s.kernel.c_str(),
+                         s.arena_bytes, s.weight_bytes, s.model_flops, s.executed_flops, s.steps, s.threads,
+                         s.ops.size()};
+  return report(taec::ok_status());
+}
+
+taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_op_profile* out) {
+  if (plan == nullptr || out == nullptr) return invalid("taec_plan_get_op_profile: NULL argument");
+  auto* p = const_cast<taec_plan*>(plan);
+  p->stats = p->plan->stats();
+  if (index >= p->stats.ops.size()) return invalid("op index " + std::to_string(index) + " out of range");
+  const auto& op = p->stats.ops[index];
+  *out = taec_op_profile{op.name.c_str(), op.kind.c_str(), op.flops, op.seconds};
   return report(taec::ok_status());
 }
 

@@ -49,7 +49,8 @@ Result<int64_t> checked_numel(const std::vector<int64_t>& shape, const std::stri
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return Status(Code::format, what + ": negative dimension " + std::to_string(d));
-    if (d != 0 && n > CheckpointLimits::kMaxElems / d) {
+    // Each dimension on its own too: after a 0, the product no longer bounds the others.
+    if (d > CheckpointLimits::kMaxElems || (d != 0 && n > CheckpointLimits::kMaxElems / d)) {
       return Status(Code::format, what + ": more than 2^31 elements");
     }
     n *= d;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <span>
 #include <unordered_set>
 
 #include "io/pickle.h"
@@ -45,6 +46,7 @@ class Archive {
     zip_error_fini(&error);
     Archive archive;
     archive.path_ = path;
+    archive.bytes_ = bytes;
     archive.zip_.reset(zip);
     return archive;
   }
@@ -67,7 +69,11 @@ class Archive {
       return Status(Code::format, path_ + ": record " + record + " claims " + std::to_string(st.size) +
                                       " bytes, more than a checkpoint may hold");
     }
-    if (st.comp_size > 0 && st.size / st.comp_size > kMaxCompressionRatio) {
+    if (st.comp_size > bytes_.size()) {
+      return Status(Code::format, path_ + ": record " + record + " claims " + std::to_string(st.comp_size) +
+                                      " stored bytes in a " + std::to_string(bytes_.size()) + "-byte file");
+    }
+    if (st.size > 0 && (st.comp_size == 0 || st.size / st.comp_size > kMaxCompressionRatio)) {
       return Status(Code::format, path_ + ": record " + record + " expands " +
                                       std::to_string(st.size / st.comp_size) +
                                       "x when decompressed (zip bomb?)");
@@ -91,6 +97,7 @@ class Archive {
 
  private:
   std::string path_;
+  std::span<const uint8_t> bytes_;
   std::unique_ptr<zip_t, ZipCloser> zip_;
 };
 
@@ -105,8 +112,15 @@ Status gather_tensor(const std::string& path, const PickledTensor& t, const Pick
                                     " bytes, not a whole number of " + dtype_name(s.dtype));
   }
   const int64_t storage_elems = static_cast<int64_t>(storage_bytes.size() / esize);
+  if (storage_elems < s.numel) {
+    return Status(Code::format, what + ": storage record data/" + s.key + " holds " + std::to_string(storage_elems) +
+                                    " elements but the pickle declares " + std::to_string(s.numel) + " (truncated?)");
+  }
   TAEC_ASSIGN_OR_RETURN(int64_t numel, checked_numel(t.shape, what));
-  if (t.offset < 0) return Status(Code::format, what + ": negative storage offset");
+  // Bounded like strides so `last` below cannot overflow past a huge pickled offset.
+  if (t.offset < 0 || t.offset > CheckpointLimits::kMaxElems) {
+    return Status(Code::format, what + ": invalid storage offset " + std::to_string(t.offset));
+  }
   int64_t last = t.offset;  // highest element index touched
   for (size_t d = 0; d < t.shape.size(); ++d) {
     if (t.stride[d] < 0 || t.stride[d] > CheckpointLimits::kMaxElems) {

@@ -87,7 +87,7 @@ Result<Checkpoint> read_safetensors(const std::string& path, const std::vector<u
     t.name = name;
     TAEC_ASSIGN_OR_RETURN(t.dtype, parse_dtype(entry["dtype"].get<std::string>(), what));
     for (const auto& d : entry["shape"]) {
-      if (!d.is_number_unsigned()) return Status(Code::format, what + ": shape holds a non-integer");
+      if (!d.is_number_unsigned()) return Status(Code::format, what + ": shape entry " + d.dump() + " is not a non-negative integer");
       if (d.get<uint64_t>() > static_cast<uint64_t>(CheckpointLimits::kMaxElems)) {
         return Status(Code::format, what + ": dimension " + d.dump() + " is implausibly large");
       }

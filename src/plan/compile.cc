@@ -1,6 +1,7 @@
 #include <string>
 
 #include "plan/plan.h"
+#include "plan/fast_plan.h"
 #include "plan/reference_plan.h"
 
 namespace taec {
@@ -33,6 +34,8 @@ Result<std::unique_ptr<Plan>> compile_plan(std::shared_ptr<const Model> model, c
   switch (options.precision) {
     case Precision::reference:
       return make_reference_plan(std::move(model), options, shapes);
+    case Precision::fp32:
+      return make_fast_plan(std::move(model), options, shapes);
   }
   return Status(Code::invalid_argument, "unknown precision");
 }

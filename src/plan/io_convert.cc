@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "base/half.h"
 
@@ -41,6 +42,52 @@ void export_nchw_f32(const float* src, ValueShape s, Layout layout, IoDtype dtyp
       }
     }
   }
+}
+
+void import_row(const void* src, Layout layout, IoDtype dtype, ValueShape s, int y, float clamp_limit, float* dst) {
+  for (int x = 0; x < s.width; ++x) {
+    for (int c = 0; c < s.channels; ++c) {
+      const size_t i = external_index(layout, s, c, y, x);
+      float v = dtype == IoDtype::f32 ? static_cast<const float*>(src)[i]
+                                      : fp16_to_float(static_cast<const uint16_t*>(src)[i]);
+      if (clamp_limit != 0.0f) v = std::tanh(v / clamp_limit) * clamp_limit;
+      dst[static_cast<size_t>(x) * s.channels + c] = v;
+    }
+  }
+}
+
+void export_row(const float* src, ValueShape s, int y, Layout layout, IoDtype dtype, void* dst) {
+  if (layout == Layout::nhwc && dtype == IoDtype::f32) {
+    std::memcpy(static_cast<float*>(dst) + static_cast<size_t>(y) * s.width * s.channels, src,
+                static_cast<size_t>(s.width) * s.channels * sizeof(float));
+    return;
+  }
+  for (int x = 0; x < s.width; ++x) {
+    for (int c = 0; c < s.channels; ++c) {
+      const size_t i = external_index(layout, s, c, y, x);
+      const float v = src[static_cast<size_t>(x) * s.channels + c];
+      if (dtype == IoDtype::f32) {
+        static_cast<float*>(dst)[i] = v;
+      } else {
+        static_cast<uint16_t*>(dst)[i] = float_to_fp16(v);
+      }
+    }
+  }
+}
+
+Status check_finite_external(const void* data, Layout layout, IoDtype dtype, ValueShape s, const std::string& what) {
+  const size_t n = static_cast<size_t>(s.channels) * s.height * s.width;
+  bool clean = true;
+  for (size_t i = 0; i < n && clean; ++i) {
+    const float v = dtype == IoDtype::f32 ? static_cast<const float*>(data)[i]
+                                          : fp16_to_float(static_cast<const uint16_t*>(data)[i]);
+    clean = std::isfinite(v);
+  }
+  if (clean) return ok_status();
+  // Rare path: convert to NCHW so the message reports positions the same way for every layout.
+  std::vector<float> nchw(n);
+  import_nchw_f32(data, layout, dtype, s, nchw.data());
+  return check_finite_nchw(nchw.data(), s, what);
 }
 
 Status check_finite_nchw(const float* data, ValueShape s, const std::string& what) {

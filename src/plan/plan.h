@@ -14,7 +14,8 @@ namespace taec {
 
 enum class Layout { nchw = TAEC_LAYOUT_NCHW, nhwc = TAEC_LAYOUT_NHWC };
 enum class IoDtype { f32 = TAEC_DTYPE_F32, f16 = TAEC_DTYPE_F16 };
-enum class Precision { reference = TAEC_PRECISION_REFERENCE };
+enum class Precision { reference = TAEC_PRECISION_REFERENCE, fp32 = TAEC_PRECISION_FP32 };
+enum class MemoryMode { banded = TAEC_MEMORY_BANDED, whole = TAEC_MEMORY_WHOLE };
 enum class NonfinitePolicy { reject = TAEC_NONFINITE_REJECT, propagate = TAEC_NONFINITE_PROPAGATE };
 
 struct PlanOptions {
@@ -25,6 +26,34 @@ struct PlanOptions {
   Precision precision = Precision::reference;
   int threads = 0;
   NonfinitePolicy nonfinite = NonfinitePolicy::reject;
+  MemoryMode memory = MemoryMode::banded;
+};
+
+// What a plan chose at compile time and what its last run cost, per fused op.
+struct PlanStats {
+  struct Op {
+    std::string name, kind;
+    double flops = 0;    // as executed
+    double seconds = 0;  // in the last run
+  };
+  std::string engine;    // "reference" or "compiled"
+  std::string isa;
+  std::string isa_note;  // how the ISA was chosen
+  std::string kernel;
+  size_t arena_bytes = 0;
+  size_t weight_bytes = 0;
+  double model_flops = 0;     // the model's convolution FLOPs (2 x MACs), unfused
+  double executed_flops = 0;  // after algebraic savings (folded upsamples)
+  size_t steps = 0;
+  int threads = 1;
+  std::vector<Op> ops;
+  struct Tensor {
+    std::string producer;
+    int channels = 0, height = 0, width = 0, capacity_rows = 0;
+    size_t bytes = 0, offset_bytes = 0;
+    int first_step = 0, last_step = 0;
+  };
+  std::vector<Tensor> tensors;  // the memory plan (compiled plans only)
 };
 
 struct PlanShapes {
@@ -42,6 +71,7 @@ class Plan {
 
   // input/output: dense buffers in options().layout and options().io_dtype.
   virtual Status run(const void* input, void* output) = 0;
+  virtual PlanStats stats() const = 0;
 
  protected:
   Plan(std::shared_ptr<const Model> model, PlanOptions options, PlanShapes shapes)

@@ -13,7 +13,25 @@ class ReferencePlan final : public Plan {
   ReferencePlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes)
       : Plan(std::move(model), options, shapes),
         input_(shapes.input_elems()),
-        output_(shapes.output_elems()) {}
+        output_(shapes.output_elems()) {
+    for (const ValueShape& v : model_->graph.infer_shapes(shapes.input.height, shapes.input.width)) {
+      flops_pixels_.push_back(static_cast<double>(v.height) * v.width);
+    }
+  }
+
+  PlanStats stats() const override {
+    PlanStats s;
+    s.engine = "reference";
+    s.isa = "reference";
+    s.kernel = "conv2d_nchw_f32__reference";
+    s.weight_bytes = model_->parameter_count * sizeof(float);
+    for (const Node& n : model_->graph.nodes) {
+      if (n.op != OpKind::conv2d) continue;
+      s.model_flops += 2.0 * n.in_channels * n.channels * n.kernel * n.kernel * flops_pixels_[&n - model_->graph.nodes.data()];
+    }
+    s.executed_flops = s.model_flops;
+    return s;
+  }
 
   Status run(const void* input, void* output) override {
     import_nchw_f32(input, options_.layout, options_.io_dtype, shapes_.input, input_.data());
@@ -29,6 +47,7 @@ class ReferencePlan final : public Plan {
 
  private:
   std::vector<float> input_, output_;
+  std::vector<double> flops_pixels_;  // output pixels per node
 };
 
 }  // namespace

@@ -15,5 +15,6 @@ struct Command {
 Command add_info_command(CLI::App& app);
 Command add_decode_command(CLI::App& app);
 Command add_encode_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
 
 }  // namespace taec_cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       taec_cli::add_info_command(app),
       taec_cli::add_decode_command(app),
       taec_cli::add_encode_command(app),
+      taec_cli::add_bench_command(app),
   };
   try {
     app.parse(argc, argv);

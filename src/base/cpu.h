@@ -1,0 +1,19 @@
+// Runtime ISA dispatch: the path used is compiled ∩ detected ∩ capped by $TAEC_MAX_ISA
+// (reference|avx2|avx512|avx512_bf16), so CI can exercise the lower paths on an AVX-512 host.
+#pragma once
+
+#include <string>
+
+namespace taec {
+
+enum class Isa { reference = 0, avx2 = 1, avx512 = 2, avx512_bf16 = 3 };
+
+const char* isa_name(Isa isa);
+
+// Highest ISA this CPU supports (AVX2 needs FMA too; AVX-512 needs F, BW, DQ, VL).
+Isa detected_isa();
+
+// min(detected, $TAEC_MAX_ISA); `why` says how it was decided, for --verbose.
+Isa usable_isa(std::string* why = nullptr);
+
+}  // namespace taec

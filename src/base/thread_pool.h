@@ -1,0 +1,52 @@
+// A fixed set of worker threads for fork-join loops. Workers spin briefly between jobs (plans
+// issue thousands of short steps per run, and sleeping/waking costs more than the step), then
+// sleep on a condition variable. parallel_for never allocates.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace taec {
+
+class ThreadPool {
+ public:
+  // threads: total parallelism including the calling thread; 0 = hardware concurrency.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(task, thread_index) for task in [0, tasks), tasks handed out dynamically; returns
+  // when all are done. fn must not throw.
+  using Task = void (*)(void* context, size_t task, int thread);
+  void parallel_for(size_t tasks, Task fn, void* context);
+
+  template <typename F>
+  void parallel_for(size_t tasks, F& fn) {
+    parallel_for(tasks, [](void* c, size_t t, int th) { (*static_cast<F*>(c))(t, th); }, &fn);
+  }
+
+ private:
+  void worker_loop(int index);
+  void run_tasks(int thread);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<size_t> next_task_{0};
+  std::atomic<int> busy_{0};
+  size_t tasks_ = 0;
+  Task fn_ = nullptr;
+  void* context_ = nullptr;
+  bool stop_ = false;
+};
+
+}  // namespace taec

@@ -1,0 +1,324 @@
+#include "plan/fast_plan.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "base/cpu.h"
+#include "base/half.h"
+#include "base/thread_pool.h"
+#include "plan/io_convert.h"
+#include "plan/program.h"
+
+namespace taec {
+namespace {
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+class FastPlan final : public Plan {
+ public:
+  FastPlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes,
+           Program program, const ConvKernelSet& kernels, std::string isa_note)
+      : Plan(std::move(model), options, shapes),
+        program_(std::move(program)),
+        kernels_(kernels),
+        pool_(options.threads),
+        isa_note_(std::move(isa_note)) {
+    arena_.reset(static_cast<float*>(std::aligned_alloc(64, (program_.arena_floats * sizeof(float) + 63) / 64 * 64)));
+    if (arena_) std::memset(arena_.get(), 0, program_.arena_floats * sizeof(float));
+    size_t scratch_floats = 0, stat_channels = 0;
+    for (const auto& op : program_.ops) {
+      scale_shift_.emplace_back(op.kind == FusedKind::group_norm_relu ? 2 * program_.tensors[op.input].channels : 0);
+      if (op.stats_conv_op >= 0) {
+        const FusedOp& conv = program_.ops[op.stats_conv_op];
+        scratch_floats = std::max(scratch_floats, static_cast<size_t>(conv.out_width) * conv.cout);
+        stat_channels = std::max(stat_channels, static_cast<size_t>(conv.cout));
+      }
+    }
+    gn_scratch_.assign(scratch_floats ? kStatSegments : 0, std::vector<float>(scratch_floats));
+    gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
+    op_seconds_.assign(program_.ops.size(), 0.0);
+  }
+
+  bool allocated() const { return arena_ != nullptr; }
+
+  Status run(const void* input, void* output) override {
+    if (options_.nonfinite == NonfinitePolicy::reject) {
+      TAEC_RETURN_IF_ERROR(check_finite_external(input, options_.layout, options_.io_dtype, shapes_.input,
+                                                 model_->role == Role::decoder ? "latent" : "image"));
+    }
+    input_ = input;
+    output_ = output;
+    std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
+    for (const Step& step : program_.steps) {
+      const auto start = std::chrono::steady_clock::now();
+      run_step(step);
+      op_seconds_[step.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    return ok_status();
+  }
+
+  PlanStats stats() const override {
+    PlanStats s;
+    s.engine = "compiled";
+    s.isa = isa_name(kernels_.isa);
+    s.isa_note = isa_note_;
+    s.kernel = kernels_.name;
+    s.arena_bytes = program_.arena_floats * sizeof(float);
+    s.weight_bytes = program_.weight_bytes();
+    s.model_flops = program_.model_flops();
+    s.executed_flops = program_.flops();
+    s.steps = program_.steps.size();
+    s.threads = pool_.threads();
+    for (size_t i = 0; i < program_.ops.size(); ++i) {
+      const FusedOp& op = program_.ops[i];
+      s.ops.push_back({op.name, fused_op_name(op.kind), op.flops, op_seconds_[i]});
+    }
+    for (const TensorDesc& t : program_.tensors) {
+      s.tensors.push_back({program_.ops[t.producer].name, t.channels, t.height, t.width, t.capacity, t.bytes(),
+                           t.offset * sizeof(float), t.first_step, t.last_step});
+    }
+    return s;
+  }
+
+ private:
+  float* row(int t, int r) const {
+    const TensorDesc& d = program_.tensors[t];
+    if (r < 0 || r >= d.height) return arena_.get() + program_.zero_row_offset + d.channels;
+    return arena_.get() + d.offset + static_cast<size_t>(r % d.capacity) * d.row_stride + d.channels;
+  }
+
+  void zero_pads(int t, int r) const {
+    const TensorDesc& d = program_.tensors[t];
+    float* p = row(t, r);
+    std::memset(p - d.channels, 0, d.channels * sizeof(float));
+    std::memset(p + static_cast<size_t>(d.width) * d.channels, 0, d.channels * sizeof(float));
+  }
+
+  // Splits each of `rows` rows into column chunks so both threads get work even in a 1-row band.
+  int chunks_per_row(int rows, int pixels) const {
+    if (pool_.threads() == 1) return 1;
+    const int want = (2 * pool_.threads() + rows - 1) / rows;
+    return std::clamp(want, 1, std::max(1, pixels / 32));
+  }
+
+  template <typename F>
+  void for_items(int rows, int chunks, int pixels, F&& body) {
+    auto item = [&](size_t i, int) {
+      const int r = static_cast<int>(i) / chunks, c = static_cast<int>(i) % chunks;
+      const int per = (pixels + chunks - 1) / chunks;
+      const int x0 = std::min(pixels, c * per), x1 = std::min(pixels, x0 + per);
+      if (x0 < x1) body(r, x0, x1);
+    };
+    pool_.parallel_for(static_cast<size_t>(rows) * chunks, item);
+  }
+
+  void run_step(const Step& s) {
+    const FusedOp& op = program_.ops[s.op];
+    const int rows = s.row_end - s.row_begin;
+    switch (op.kind) {
+      case FusedKind::import_input: {
+        const TensorDesc& d = program_.tensors[op.output];
+        for (int y = s.row_begin; y < s.row_end; ++y) {
+          import_row(input_, options_.layout, options_.io_dtype, shapes_.input, y, op.clamp_limit, row(op.output, y));
+          zero_pads(op.output, y);
+        }
+        (void)d;
+        break;
+      }
+      case FusedKind::conv: {
+        for_items(rows, chunks_per_row(rows, op.out_width), op.out_width, [&](int r, int x0, int x1) {
+          const int y = s.row_begin + r;
+          kernels_.conv_row(conv_row_args(op, y, x0, x1, row(op.output, y)));
+        });
+        for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+        break;
+      }
+      case FusedKind::up2x_conv: {
+        const TensorDesc& in = program_.tensors[op.input];
+        const TensorDesc& out = program_.tensors[op.output];
+        const int low_width = in.width;
+        // Items: (row, phase dx) pairs, each split into column chunks of low-res pixels.
+        const int chunks = chunks_per_row(2 * rows, low_width);
+        for_items(2 * rows, chunks, low_width, [&](int rp, int j0, int j1) {
+          const int y = s.row_begin + rp / 2, dx = rp % 2, dy = y & 1, i = y >> 1;
+          ConvRowArgs a{};
+          for (int ty = 0; ty < 2; ++ty) {
+            a.rows[ty] = row(op.input, i - 1 + dy + ty) + static_cast<ptrdiff_t>(j0 - 1 + dx) * in.channels;
+          }
+          a.kh = a.kw = 2;
+          a.in_px_step = in.channels;
+          a.tap_step = in.channels;
+          a.cin = op.cin;
+          a.cout = op.cout;
+          a.weights = op.weights[dy * 2 + dx].data();
+          a.bias = op.bias.empty() ? nullptr : op.bias.data();
+          const size_t out_offset = static_cast<size_t>(2 * j0 + dx) * out.channels;
+          a.residual = op.residual >= 0 ? row(op.residual, y) + out_offset : nullptr;
+          a.out = row(op.output, y) + out_offset;
+          a.out_px_step = 2 * out.channels;
+          a.pixels = j1 - j0;
+          a.relu = op.relu;
+          kernels_.conv_row(a);
+        });
+        for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+        break;
+      }
+      case FusedKind::group_norm_relu:
+        if (s.row_begin == 0) group_norm_statistics(s.op);
+        for (int y = s.row_begin; y < s.row_end; ++y) {
+          const TensorDesc& d = program_.tensors[op.input];
+          const float* ss = scale_shift_[s.op].data();
+          const float* src = row(op.input, y);
+          float* dst = row(op.output, y);
+          for (int x = 0; x < d.width; ++x) {
+            for (int c = 0; c < d.channels; ++c) {
+              const float v = src[x * d.channels + c] * ss[c] + ss[d.channels + c];
+              dst[x * d.channels + c] = v < 0.0f ? 0.0f : v;
+            }
+          }
+          zero_pads(op.output, y);
+        }
+        break;
+      case FusedKind::export_output:
+        for (int y = s.row_begin; y < s.row_end; ++y) {
+          export_row(row(op.input, y), shapes_.output, y, options_.layout, options_.io_dtype, output_);
+        }
+        break;
+    }
+  }
+
+  // Arguments for output pixels [x0, x1) of row y of a plain conv op, written to out_row.
+  ConvRowArgs conv_row_args(const FusedOp& op, int y, int x0, int x1, float* out_row) const {
+    const TensorDesc& in = program_.tensors[op.input];
+    ConvRowArgs a{};
+    for (int ky = 0; ky < op.kernel; ++ky) {
+      a.rows[ky] = row(op.input, y * op.stride - op.pad + ky) + static_cast<ptrdiff_t>(x0 * op.stride - op.pad) * in.channels;
+    }
+    a.kh = a.kw = op.kernel;
+    a.in_px_step = static_cast<size_t>(op.stride) * in.channels;
+    a.tap_step = in.channels;
+    a.cin = op.cin;
+    a.cout = op.cout;
+    a.weights = op.weights[0].data();
+    a.bias = op.bias.empty() ? nullptr : op.bias.data();
+    a.residual = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(x0) * op.cout : nullptr;
+    a.out = out_row + static_cast<size_t>(x0) * op.cout;
+    a.out_px_step = op.cout;
+    a.pixels = x1 - x0;
+    a.relu = op.relu;
+    return a;
+  }
+
+  // GroupNorm statistics in double, folded with the affine parameters into a scale and shift per
+  // channel. With a stats conv, its rows are recomputed into scratch rows, so the normalized
+  // tensor itself is never needed whole. Rows are summed in fixed segments combined in order, so
+  // the result does not depend on the thread count.
+  void group_norm_statistics(int op_index) {
+    const FusedOp& op = program_.ops[op_index];
+    if (op.stats_conv_op < 0) {
+      group_norm_statistics_direct(op_index);
+      return;
+    }
+    const FusedOp& conv = program_.ops[op.stats_conv_op];
+    const int channels = conv.cout, height = conv.out_height, width = conv.out_width;
+    std::vector<std::vector<double>>& partial = gn_partials_;
+    auto segment = [&](size_t seg, int) {
+      std::vector<double>& sums = partial[seg];
+      std::fill(sums.begin(), sums.end(), 0.0);
+      float* scratch = gn_scratch_[seg].data();
+      const int y0 = static_cast<int>(seg * height / kStatSegments), y1 = static_cast<int>((seg + 1) * height / kStatSegments);
+      for (int y = y0; y < y1; ++y) {
+        kernels_.conv_row(conv_row_args(conv, y, 0, width, scratch));
+        for (int x = 0; x < width; ++x) {
+          const float* v = scratch + static_cast<size_t>(x) * channels;
+          for (int c = 0; c < channels; ++c) {
+            sums[c] += v[c];
+            sums[channels + c] += static_cast<double>(v[c]) * v[c];
+          }
+        }
+      }
+    };
+    pool_.parallel_for(kStatSegments, segment);
+    const int per = channels / op.groups;
+    float* ss = scale_shift_[op_index].data();
+    const double n = static_cast<double>(per) * height * width;
+    for (int g = 0; g < op.groups; ++g) {
+      double sum = 0, sq = 0;
+      for (int seg = 0; seg < kStatSegments; ++seg) {
+        for (int c = g * per; c < (g + 1) * per; ++c) {
+          sum += partial[seg][c];
+          sq += partial[seg][channels + c];
+        }
+      }
+      const double mean = sum / n;
+      const double inv_std = 1.0 / std::sqrt(std::max(0.0, sq / n - mean * mean) + op.eps);
+      for (int c = g * per; c < (g + 1) * per; ++c) {
+        ss[c] = static_cast<float>(inv_std * op.gamma[c]);
+        ss[channels + c] = static_cast<float>(op.beta[c] - mean * inv_std * op.gamma[c]);
+      }
+    }
+  }
+
+  // Statistics straight from a whole input tensor (two passes in double, as the reference).
+  void group_norm_statistics_direct(int op_index) {
+    const FusedOp& op = program_.ops[op_index];
+    const TensorDesc& d = program_.tensors[op.input];
+    const int per = d.channels / op.groups;
+    float* ss = scale_shift_[op_index].data();
+    for (int g = 0; g < op.groups; ++g) {
+      double sum = 0, sq = 0;
+      for (int y = 0; y < d.height; ++y) {
+        const float* r = row(op.input, y);
+        for (int x = 0; x < d.width; ++x)
+          for (int c = g * per; c < (g + 1) * per; ++c) sum += r[x * d.channels + c];
+      }
+      const double n = static_cast<double>(per) * d.height * d.width;
+      const double mean = sum / n;
+      for (int y = 0; y < d.height; ++y) {
+        const float* r = row(op.input, y);
+        for (int x = 0; x < d.width; ++x)
+          for (int c = g * per; c < (g + 1) * per; ++c) sq += (r[x * d.channels + c] - mean) * (r[x * d.channels + c] - mean);
+      }
+      const double inv_std = 1.0 / std::sqrt(sq / n + op.eps);
+      for (int c = g * per; c < (g + 1) * per; ++c) {
+        ss[c] = static_cast<float>(inv_std * op.gamma[c]);
+        ss[d.channels + c] = static_cast<float>(op.beta[c] - mean * inv_std * op.gamma[c]);
+      }
+    }
+  }
+
+  Program program_;
+  const ConvKernelSet& kernels_;
+  ThreadPool pool_;
+  std::string isa_note_;
+  std::unique_ptr<float, FreeDeleter> arena_;
+  static constexpr int kStatSegments = 8;
+  std::vector<std::vector<float>> scale_shift_;
+  std::vector<std::vector<float>> gn_scratch_;    // [segment][width * channels]
+  std::vector<std::vector<double>> gn_partials_;  // [segment][sums | sums of squares]
+  std::vector<double> op_seconds_;
+  const void* input_ = nullptr;
+  void* output_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
+                                             const PlanShapes& shapes) {
+  std::string why;
+  const ConvKernelSet& kernels = conv_kernels(usable_isa(&why));
+  LowerOptions lo;
+  lo.kernels = &kernels;
+  lo.whole_tensors = options.memory == MemoryMode::whole;
+  TAEC_ASSIGN_OR_RETURN(Program program, lower_program(*model, shapes.input, lo));
+  auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(program), kernels, why);
+  if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");
+  return std::unique_ptr<Plan>(std::move(plan));
+}
+
+}  // namespace taec

@@ -1,0 +1,280 @@
+// Graph -> fused ops. The fusions are the ones the TAESD family needs:
+//   conv -> relu                      => conv(relu)
+//   conv -> add(other) [-> relu]      => conv(residual = other [, relu])
+//   upsample_nearest2x -> conv3x3     => up2x_conv (four 2x2 phase kernels at low resolution)
+//   group_norm -> relu                => group_norm_relu
+//   input -> tanh_clamp               => import_input(clamp)
+// Anything else is reported as not lowerable (the reference plan still runs it).
+#include <cmath>
+#include <string>
+
+#include "plan/program.h"
+
+namespace taec {
+namespace {
+
+class Lowering {
+ public:
+  Lowering(const Model& model, ValueShape input, const LowerOptions& options)
+      : graph_(model.graph), options_(options), shapes_(graph_.infer_shapes(input.height, input.width)) {
+    consumers_.resize(graph_.nodes.size());
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      for (int in : graph_.nodes[i].inputs) consumers_[in].push_back(static_cast<int>(i));
+    }
+    tensor_of_.assign(graph_.nodes.size(), -1);
+    fused_.assign(graph_.nodes.size(), false);
+  }
+
+  Result<Program> run() {
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      if (fused_[i]) continue;
+      TAEC_RETURN_IF_ERROR(lower_node(static_cast<int>(i)));
+    }
+    FusedOp out;
+    out.kind = FusedKind::export_output;
+    out.name = "output";
+    out.input = tensor_of_[graph_.output()];
+    out.out_height = shapes_.back().height;
+    out.out_width = shapes_.back().width;
+    add_op(std::move(out));
+    program_.final_tensor = tensor_of_[graph_.output()];
+    return std::move(program_);
+  }
+
+ private:
+  int sole_consumer(int node) const {
+    return consumers_[node].size() == 1 ? consumers_[node][0] : -1;
+  }
+
+  int new_tensor(ValueShape s) {
+    TensorDesc t;
+    t.channels = s.channels;
+    t.height = s.height;
+    t.width = s.width;
+    // Round rows to 16 floats so every row starts 64-byte aligned.
+    t.row_stride = (static_cast<size_t>(s.width + 2) * s.channels + 15) / 16 * 16;
+    program_.tensors.push_back(t);
+    return static_cast<int>(program_.tensors.size()) - 1;
+  }
+
+  int add_op(FusedOp op) {
+    program_.ops.push_back(std::move(op));
+    return static_cast<int>(program_.ops.size()) - 1;
+  }
+
+  Status unsupported(int node, const std::string& why) const {
+    const Node& n = graph_.nodes[node];
+    return Status(Code::unsupported, "compiled plans cannot lower node " + std::to_string(node) + " (" +
+                                         op_kind_name(n.op) + " " + n.name + "): " + why);
+  }
+
+  // OIHW -> OHWI.
+  static std::vector<float> to_ohwi(const Weight& w) {
+    const int64_t co = w.shape[0], ci = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+    std::vector<float> out(w.data.size());
+    for (int64_t o = 0; o < co; ++o)
+      for (int64_t i = 0; i < ci; ++i)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t x = 0; x < kw; ++x) out[((o * kh + y) * kw + x) * ci + i] = w.data[((o * ci + i) * kh + y) * kw + x];
+    return out;
+  }
+
+  // Nearest-2x upsample then 3x3 conv (pad 1): output pixel (2i+dy, 2j+dx) reads upsampled rows
+  // 2i+dy-1 .. 2i+dy+1, i.e. low-res rows i-1+dy and i+dy, with the 3 kernel rows summed into 2:
+  // dy = 0: {w0, w1+w2}; dy = 1: {w0+w1, w2} (likewise for columns).
+  static std::vector<float> fold_phase_ohwi(const std::vector<float>& ohwi3, int cout, int cin, int dy, int dx) {
+    static const int kGroups[2][2][2] = {{{0, 0}, {1, 2}}, {{0, 1}, {2, 2}}};  // [phase][tap] -> k range
+    std::vector<float> out(static_cast<size_t>(cout) * 4 * cin, 0.0f);
+    for (int o = 0; o < cout; ++o)
+      for (int ty = 0; ty < 2; ++ty)
+        for (int tx = 0; tx < 2; ++tx)
+          for (int ky = kGroups[dy][ty][0]; ky <= kGroups[dy][ty][1]; ++ky)
+            for (int kx = kGroups[dx][tx][0]; kx <= kGroups[dx][tx][1]; ++kx)
+              for (int i = 0; i < cin; ++i)
+                out[((static_cast<size_t>(o) * 2 + ty) * 2 + tx) * cin + i] += ohwi3[((static_cast<size_t>(o) * 3 + ky) * 3 + kx) * cin + i];
+    return out;
+  }
+
+  void set_band(FusedOp& op) const {
+    op.band_rows = options_.whole_tensors ? op.out_height
+                                          : std::max(1, std::min(op.out_height, options_.band_pixels / std::max(1, op.out_width)));
+  }
+
+  Status lower_conv(int node) {
+    const Node& n = graph_.nodes[node];
+    FusedOp op;
+    op.name = n.name;
+    op.cin = n.in_channels;
+    op.cout = n.channels;
+    const Weight& w = graph_.weights[n.weight];
+    if (n.bias >= 0) op.bias = graph_.weights[n.bias].data;
+    const Node& src = graph_.nodes[n.inputs[0]];
+    const bool folded = src.op == OpKind::upsample_nearest2x && sole_consumer(n.inputs[0]) == node;
+    const double out_px = static_cast<double>(shapes_[node].height) * shapes_[node].width;
+    op.model_flops = 2.0 * op.cin * op.cout * n.kernel * n.kernel * out_px;
+    std::vector<float> ohwi = to_ohwi(w);
+    if (folded) {
+      if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
+      op.kind = FusedKind::up2x_conv;
+      op.input = tensor_of_[src.inputs[0]];
+      op.kernel = 2;
+      for (int phase = 0; phase < 4; ++phase) {
+        op.weights[phase] = pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
+                                              op.cout, 2, 2, op.cin);
+      }
+      op.flops = 2.0 * op.cin * op.cout * 4 * out_px;
+    } else {
+      if (tensor_of_[n.inputs[0]] < 0) return unsupported(node, "its input was not lowered");
+      op.kind = FusedKind::conv;
+      op.input = tensor_of_[n.inputs[0]];
+      op.kernel = n.kernel;
+      op.stride = n.stride;
+      op.pad = n.pad;
+      op.weights[0] = pack_conv_weights(*options_.kernels, ohwi.data(), op.cout, n.kernel, n.kernel, op.cin);
+      op.flops = op.model_flops;
+    }
+    // Epilogue fusion: relu, or add(other) optionally followed by relu.
+    int result = node;
+    const int next = sole_consumer(node);
+    if (next >= 0 && graph_.nodes[next].op == OpKind::relu) {
+      op.relu = true;
+      fused_[next] = true;
+      result = next;
+    } else if (next >= 0 && graph_.nodes[next].op == OpKind::add) {
+      const Node& add = graph_.nodes[next];
+      const int other = add.inputs[0] == node ? add.inputs[1] : add.inputs[0];
+      if (tensor_of_[other] < 0) return unsupported(next, "residual operand not lowered before the conv");
+      op.residual = tensor_of_[other];
+      fused_[next] = true;
+      result = next;
+      const int after = sole_consumer(next);
+      if (after >= 0 && graph_.nodes[after].op == OpKind::relu) {
+        op.relu = true;
+        fused_[after] = true;
+        result = after;
+      }
+    }
+    op.output = new_tensor(shapes_[result]);
+    op.out_height = shapes_[result].height;
+    op.out_width = shapes_[result].width;
+    set_band(op);
+    tensor_of_[result] = op.output;
+    program_.tensors[op.output].producer = add_op(std::move(op));
+    return ok_status();
+  }
+
+  Status lower_node(int node) {
+    const Node& n = graph_.nodes[node];
+    switch (n.op) {
+      case OpKind::input: {
+        FusedOp op;
+        op.kind = FusedKind::import_input;
+        op.name = "input";
+        int result = node;
+        const int next = sole_consumer(node);
+        if (next >= 0 && graph_.nodes[next].op == OpKind::tanh_clamp) {
+          op.clamp_limit = graph_.nodes[next].limit;
+          fused_[next] = true;
+          result = next;
+        }
+        op.output = new_tensor(shapes_[result]);
+        op.out_height = shapes_[result].height;
+        op.out_width = shapes_[result].width;
+        set_band(op);
+        tensor_of_[result] = op.output;
+        program_.tensors[op.output].producer = add_op(std::move(op));
+        return ok_status();
+      }
+      case OpKind::conv2d:
+        return lower_conv(node);
+      case OpKind::upsample_nearest2x: {
+        const int next = sole_consumer(node);
+        if (next < 0 || graph_.nodes[next].op != OpKind::conv2d) return unsupported(node, "upsample not followed by a conv");
+        return ok_status();  // folded when its conv is lowered
+      }
+      case OpKind::group_norm: {
+        FusedOp op;
+        op.kind = FusedKind::group_norm_relu;
+        op.name = n.name;
+        op.input = tensor_of_[n.inputs[0]];
+        op.groups = n.groups;
+        op.eps = n.eps;
+        op.gamma = graph_.weights[n.weight].data;
+        op.beta = graph_.weights[n.bias].data;
+        const int producer = program_.tensors[op.input].producer;
+        if (program_.ops[producer].kind == FusedKind::conv && program_.ops[producer].residual < 0) {
+          op.stats_conv_op = producer;
+          op.stats_input = program_.ops[producer].input;
+        }
+        const int next = sole_consumer(node);
+        if (next < 0 || graph_.nodes[next].op != OpKind::relu) return unsupported(node, "GroupNorm not followed by ReLU");
+        fused_[next] = true;
+        op.output = new_tensor(shapes_[next]);
+        op.out_height = shapes_[next].height;
+        op.out_width = shapes_[next].width;
+        set_band(op);
+        tensor_of_[next] = op.output;
+        program_.tensors[op.output].producer = add_op(std::move(op));
+        return ok_status();
+      }
+      case OpKind::relu:
+      case OpKind::add:
+      case OpKind::tanh_clamp:
+        return unsupported(node, "not fusable into a neighbouring op");
+    }
+    return unsupported(node, "unknown op");
+  }
+
+  const Graph& graph_;
+  LowerOptions options_;
+  std::vector<ValueShape> shapes_;
+  std::vector<std::vector<int>> consumers_;
+  std::vector<int> tensor_of_;
+  std::vector<bool> fused_;
+  Program program_;
+};
+
+}  // namespace
+
+const char* fused_op_name(FusedKind kind) {
+  switch (kind) {
+    case FusedKind::import_input: return "import";
+    case FusedKind::conv: return "conv";
+    case FusedKind::up2x_conv: return "up2x_conv";
+    case FusedKind::group_norm_relu: return "group_norm_relu";
+    case FusedKind::export_output: return "export";
+  }
+  return "?";
+}
+
+double Program::flops() const {
+  double f = 0;
+  for (const auto& op : ops) f += op.flops;
+  return f;
+}
+
+double Program::model_flops() const {
+  double f = 0;
+  for (const auto& op : ops) f += op.model_flops;
+  return f;
+}
+
+size_t Program::weight_bytes() const {
+  size_t b = 0;
+  for (const auto& op : ops) {
+    for (const auto& w : op.weights) b += w.size() * sizeof(float);
+    b += (op.bias.size() + op.gamma.size() + op.beta.size()) * sizeof(float);
+  }
+  return b;
+}
+
+Status schedule_program(Program& program, bool whole_tensors);
+
+Result<Program> lower_program(const Model& model, ValueShape input, const LowerOptions& options) {
+  Lowering lowering(model, input, options);
+  TAEC_ASSIGN_OR_RETURN(Program program, lowering.run());
+  TAEC_RETURN_IF_ERROR(schedule_program(program, options.whole_tensors));
+  return program;
+}
+
+}  // namespace taec

@@ -1,0 +1,96 @@
+// A model lowered for a fixed shape: fused ops over NHWC activation tensors, and the static row
+// schedule that runs them in bands with bounded memory.
+//
+// Tensors are NHWC with one zero pixel of padding left and right of every row. A tensor holds
+// `capacity` rows as a ring (row r lives in slot r % capacity); a tensor that something needs
+// whole (GroupNorm statistics) gets capacity == height. Capacities and arena offsets are decided
+// at compile time by simulating the schedule, so run() allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/model.h"
+#include "kernels/conv/conv_nhwc.h"
+
+namespace taec {
+
+struct TensorDesc {
+  int channels = 0, height = 0, width = 0;
+  size_t row_stride = 0;  // floats per stored row, padding pixels included
+  int capacity = 0;       // rows held
+  size_t offset = 0;      // floats from the arena base
+  int producer = -1;      // op index
+  std::vector<int> consumers;
+  int first_step = -1, last_step = -1;  // lifetime in the schedule
+
+  size_t bytes() const { return static_cast<size_t>(capacity) * row_stride * sizeof(float); }
+};
+
+enum class FusedKind {
+  import_input,     // user buffer (any layout/dtype) -> NHWC rows, optional tanh clamp
+  conv,             // conv + bias [+ residual] [+ ReLU]
+  up2x_conv,        // nearest 2x upsample folded into the following 3x3 conv
+  group_norm_relu,  // GroupNorm (statistics over the whole tensor) + ReLU
+  export_output,    // NHWC rows -> user buffer
+};
+
+const char* fused_op_name(FusedKind kind);
+
+struct FusedOp {
+  FusedKind kind = FusedKind::conv;
+  std::string name;   // from the graph, for profiles and messages
+  int input = -1;     // tensor ids
+  int residual = -1;
+  int output = -1;    // -1 for export_output
+  int out_height = 0, out_width = 0;
+  int band_rows = 1;  // output rows per schedule step
+  // conv / up2x_conv
+  int kernel = 0, stride = 1, pad = 0, cin = 0, cout = 0;
+  bool relu = false;
+  std::vector<float> weights[4];  // packed; up2x_conv: one 2x2 kernel per output phase (dy*2+dx)
+  std::vector<float> bias;
+  // group_norm_relu. When the normalized tensor comes from a conv (the pool branch's 1x1), the
+  // statistics are computed in a pass of their own that recomputes that conv row by row from
+  // `stats_input`, so the wide normalized tensor never has to be held whole.
+  int stats_input = -1;    // tensor read whole for the statistics pass (-1: use `input` whole)
+  int stats_conv_op = -1;  // op whose conv produces `input` from `stats_input`
+  int groups = 0;
+  float eps = 0;
+  std::vector<float> gamma, beta;
+  // import_input
+  float clamp_limit = 0;  // 0: none
+  double flops = 0;       // multiply-adds x 2 as executed
+  double model_flops = 0; // as the unfused model defines them (upsample not folded)
+};
+
+struct Step {
+  int op;
+  int row_begin, row_end;
+};
+
+struct Program {
+  std::vector<TensorDesc> tensors;
+  std::vector<FusedOp> ops;
+  std::vector<Step> steps;
+  size_t arena_floats = 0;
+  size_t zero_row_offset = 0;  // a row of zeros (max stride) standing in for rows outside the image
+  int final_tensor = -1;
+
+  double flops() const;
+  double model_flops() const;
+  size_t weight_bytes() const;
+};
+
+struct LowerOptions {
+  const ConvKernelSet* kernels = nullptr;
+  bool whole_tensors = false;  // unbanded: every tensor whole, one step per op
+  int band_pixels = 4096;      // target output pixels per step when banded
+};
+
+// Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.
+Result<Program> lower_program(const Model& model, ValueShape input, const LowerOptions& options);
+
+}  // namespace taec

@@ -1,0 +1,121 @@
+// Every conv row kernel set (portable, AVX2, AVX-512: those this CPU runs) against the reference
+// convolution, over awkward channel counts, widths around the register tile, strides, 1x1, and
+// the folded-upsample phases, with residual and ReLU epilogues.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "base/cpu.h"
+#include "kernels/conv/conv_nhwc.h"
+#include "kernels/reference/ops.h"
+#include "test_util.h"
+
+namespace {
+
+struct Case {
+  int cin, cout, h, w, k, stride;
+  bool residual, relu;
+};
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<taec::Isa> runnable_isas() {
+  std::vector<taec::Isa> isas = {taec::Isa::reference};
+  if (taec::detected_isa() >= taec::Isa::avx2) isas.push_back(taec::Isa::avx2);
+  if (taec::detected_isa() >= taec::Isa::avx512) isas.push_back(taec::Isa::avx512);
+  return isas;
+}
+
+// Runs a conv through a kernel set one output row at a time, on zero-padded NHWC rows.
+std::vector<float> run_rows(const taec::ConvKernelSet& set, const Case& c, const std::vector<float>& in_nchw,
+                            const std::vector<float>& w_oihw, const std::vector<float>& bias,
+                            const std::vector<float>& residual_nhwc) {
+  const int pad = c.k / 2;
+  const int ho = (c.h + 2 * pad - c.k) / c.stride + 1, wo = (c.w + 2 * pad - c.k) / c.stride + 1;
+  const size_t stride_px = c.w + 2;
+  std::vector<float> padded(static_cast<size_t>(c.h + 2) * stride_px * c.cin, 0.0f);  // rows -1..h
+  for (int ci = 0; ci < c.cin; ++ci)
+    for (int y = 0; y < c.h; ++y)
+      for (int x = 0; x < c.w; ++x) padded[((y + 1) * stride_px + x + 1) * c.cin + ci] = in_nchw[(ci * c.h + y) * c.w + x];
+  std::vector<float> ohwi(w_oihw.size());
+  for (int o = 0; o < c.cout; ++o)
+    for (int i = 0; i < c.cin; ++i)
+      for (int t = 0; t < c.k * c.k; ++t) ohwi[(o * c.k * c.k + t) * c.cin + i] = w_oihw[(o * c.cin + i) * c.k * c.k + t];
+  const std::vector<float> packed = taec::pack_conv_weights(set, ohwi.data(), c.cout, c.k, c.k, c.cin);
+  std::vector<float> out(static_cast<size_t>(ho) * wo * c.cout, NAN);
+  for (int y = 0; y < ho; ++y) {
+    taec::ConvRowArgs a{};
+    for (int ky = 0; ky < c.k; ++ky) {
+      const int iy = y * c.stride - pad + ky;  // -1 and h land on the zero rows
+      a.rows[ky] = padded.data() + ((iy + 1) * stride_px + 1 - pad) * c.cin;
+    }
+    a.kh = a.kw = c.k;
+    a.in_px_step = static_cast<size_t>(c.stride) * c.cin;
+    a.tap_step = c.cin;
+    a.cin = c.cin;
+    a.cout = c.cout;
+    a.weights = packed.data();
+    a.bias = bias.data();
+    a.residual = c.residual ? residual_nhwc.data() + static_cast<size_t>(y) * wo * c.cout : nullptr;
+    a.out = out.data() + static_cast<size_t>(y) * wo * c.cout;
+    a.out_px_step = c.cout;
+    a.pixels = wo;
+    a.relu = c.relu;
+    set.conv_row(a);
+  }
+  return out;
+}
+
+class ConvKernelTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConvKernelTest, EveryIsaMatchesReference) {
+  const Case c = GetParam();
+  const uint32_t seed = 977 + c.cin * 31 + c.cout * 7 + c.w;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const int pad = c.k / 2;
+  const int ho = (c.h + 2 * pad - c.k) / c.stride + 1, wo = (c.w + 2 * pad - c.k) / c.stride + 1;
+  auto in = random_vector(static_cast<size_t>(c.cin) * c.h * c.w, rng);
+  auto w = random_vector(static_cast<size_t>(c.cout) * c.cin * c.k * c.k, rng);
+  auto bias = random_vector(c.cout, rng);
+  auto residual = random_vector(static_cast<size_t>(ho) * wo * c.cout, rng);
+  std::vector<float> want(static_cast<size_t>(c.cout) * ho * wo);
+  taec::conv2d_nchw_f32__reference(in.data(), c.cin, c.h, c.w, w.data(), bias.data(), c.cout, c.k, c.stride, pad, want.data());
+  for (taec::Isa isa : runnable_isas()) {
+    const taec::ConvKernelSet& set = taec::conv_kernels(isa);
+    const std::vector<float> got = run_rows(set, c, in, w, bias, residual);
+    double worst = 0;
+    for (int co = 0; co < c.cout; ++co)
+      for (int p = 0; p < ho * wo; ++p) {
+        double v = want[static_cast<size_t>(co) * ho * wo + p] + (c.residual ? residual[p * c.cout + co] : 0.0f);
+        if (c.relu && v < 0) v = 0;
+        worst = std::max(worst, std::fabs(v - got[static_cast<size_t>(p) * c.cout + co]));
+      }
+    // fp32 sums of cin*k*k products of magnitude <= 1, in another order than the reference.
+    EXPECT_LE(worst, 2e-6 * c.cin * c.k * c.k) << set.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardShapes, ConvKernelTest,
+    ::testing::Values(Case{64, 64, 3, 13, 3, 1, true, true},   // the decoder's workhorse, odd width
+                      Case{64, 64, 1, 1, 3, 1, false, true},   // one pixel
+                      Case{64, 64, 2, 6, 3, 1, false, false},  // exactly one AVX-512 tile
+                      Case{64, 64, 2, 7, 3, 1, true, false},   // tile + 1
+                      Case{32, 64, 4, 5, 3, 1, false, true},   // taef2 first conv
+                      Case{16, 64, 3, 11, 3, 1, false, true},  // taef1 first conv
+                      Case{64, 3, 3, 9, 3, 1, false, false},   // to RGB (small cout path)
+                      Case{64, 256, 2, 9, 1, 1, false, false}, // pool 1x1 up
+                      Case{256, 64, 2, 9, 1, 1, true, false},  // pool 1x1 down + residual
+                      Case{3, 64, 5, 7, 3, 1, false, false},   // encoder first conv (cin 3)
+                      Case{64, 64, 7, 9, 3, 2, false, false},  // encoder stride 2, odd size
+                      Case{64, 16, 3, 4, 3, 1, false, false},  // taef1 encoder last conv
+                      Case{64, 4, 2, 3, 3, 1, false, false},   // taesd latent (4 channels)
+                      Case{5, 24, 3, 4, 3, 1, true, true}));   // nothing a multiple of anything
+
+}  // namespace

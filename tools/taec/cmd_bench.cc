@@ -1,0 +1,175 @@
+// taec bench WEIGHTS: compile fixed-shape plans and time them (warm-up, iterations, order
+// statistics, peak RSS, GFLOP/s, optional per-op profile).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace taec_cli {
+namespace {
+
+struct BenchArgs {
+  std::string weights;
+  std::vector<int> sizes = {1024};
+  int height = 0, width = 0;
+  std::string precision = "fp32";
+  std::string layout = "nhwc";
+  std::string memory = "banded";
+  std::string role = "decoder";
+  std::string variant;
+  int threads = 0;
+  int warmup = 1;
+  int iters = 5;
+  bool profile = false;
+  std::string json;
+};
+
+// Peak resident set of this process since the last reset (Linux VmHWM), in bytes.
+long long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+// Lets each size report its own peak: writing 5 to clear_refs resets VmHWM to the current RSS.
+void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double pos = p * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+struct Result {
+  int height, width;
+  double compile_s, mean, median, p10, p90, min, max;
+  long long peak_rss;
+  size_t arena_bytes;
+  double gflops;
+};
+
+Result bench_one(const BenchArgs& args, const taec::Model& model, int height, int width) {
+  const taec_model_info info = model.info();
+  taec_plan_options opts;
+  taec_plan_options_init(&opts);
+  opts.image_height = height;
+  opts.image_width = width;
+  opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
+  opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE : TAEC_PRECISION_FP32;
+  opts.memory = args.memory == "whole" ? TAEC_MEMORY_WHOLE : TAEC_MEMORY_BANDED;
+  opts.threads = args.threads;
+  reset_peak_rss();
+  const auto t0 = std::chrono::steady_clock::now();
+  taec::Plan plan(model, opts);
+  const double compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const taec_plan_io io = plan.io();
+  std::vector<float> input(io.input_elems), output(io.output_elems);
+  std::mt19937 rng(1234);
+  const bool decoder = info.role == TAEC_ROLE_DECODER;
+  std::uniform_real_distribution<float> dist(decoder ? -1.0f : 0.0f, 1.0f);
+  for (float& v : input) v = dist(rng);
+  for (int i = 0; i < args.warmup; ++i) plan.run(input.data(), output.data());
+  std::vector<double> times;
+  for (int i = 0; i < args.iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    plan.run(input.data(), output.data());
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const taec_plan_stats stats = plan.stats();
+  Result r{height, width, compile_s, 0, percentile(times, 0.5), percentile(times, 0.1), percentile(times, 0.9),
+           *std::min_element(times.begin(), times.end()), *std::max_element(times.begin(), times.end()),
+           peak_rss_bytes(), stats.arena_bytes, 0};
+  for (double t : times) r.mean += t / times.size();
+  r.gflops = stats.model_flops / r.median / 1e9;
+  if (args.profile) {
+    std::printf("  profile (last run), %s, %s kernels (%s)\n", stats.engine, stats.isa, stats.isa_note);
+    for (size_t i = 0; i < stats.op_count; ++i) {
+      const taec_op_profile p = plan.op_profile(i);
+      std::printf("    %-18s %-16s %8.2f ms %7.1f GFLOP/s\n", p.name, p.kind, p.seconds * 1e3,
+                  p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0);
+    }
+  }
+  return r;
+}
+
+int run_bench(BenchArgs args) {
+  taec_role role = args.role == "encoder" ? TAEC_ROLE_ENCODER : TAEC_ROLE_DECODER;
+  const std::string path = taec::resolve_weights(args.weights, role);
+  taec_load_options options = load_options(args.variant, role);
+  taec::Model model(path, &options);
+  const taec_model_info info = model.info();
+  std::vector<std::pair<int, int>> shapes;
+  if (args.height > 0 || args.width > 0) {
+    shapes.push_back({args.height, args.width});
+  } else {
+    for (int s : args.sizes) shapes.push_back({s, s});
+  }
+  std::printf("taec bench: %s %s (%s), precision %s, layout %s, memory %s, warm-up %d, iterations %d\n", info.variant,
+              role == TAEC_ROLE_DECODER ? "decoder" : "encoder", path.c_str(), args.precision.c_str(),
+              args.layout.c_str(), args.memory.c_str(), args.warmup, args.iters);
+  std::printf("%-11s %8s %8s %8s %8s %8s %8s %8s %9s %10s %8s\n", "size", "compile", "mean", "median", "p10", "p90",
+              "min", "max", "GFLOP/s", "peak RSS", "arena");
+  std::ostringstream json;
+  json << "{\"model\": \"" << info.variant << "\", \"precision\": \"" << args.precision << "\", \"results\": [";
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Result r = bench_one(args, model, shapes[i].first, shapes[i].second);
+    char size[32];
+    std::snprintf(size, sizeof size, "%dx%d", r.height, r.width);
+    std::printf("%-11s %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %9.1f %7.1f MiB %5.1f MiB\n", size,
+                r.compile_s, r.mean, r.median, r.p10, r.p90, r.min, r.max, r.gflops, r.peak_rss / 1048576.0,
+                r.arena_bytes / 1048576.0);
+    std::fflush(stdout);
+    json << (i ? ", " : "") << "{\"height\": " << r.height << ", \"width\": " << r.width << ", \"compile_s\": " << r.compile_s
+         << ", \"mean_s\": " << r.mean << ", \"median_s\": " << r.median << ", \"p10_s\": " << r.p10
+         << ", \"p90_s\": " << r.p90 << ", \"min_s\": " << r.min << ", \"max_s\": " << r.max
+         << ", \"gflops\": " << r.gflops << ", \"peak_rss_bytes\": " << r.peak_rss
+         << ", \"arena_bytes\": " << r.arena_bytes << "}";
+  }
+  json << "]}\n";
+  if (!args.json.empty()) {
+    std::ofstream out(args.json);
+    out << json.str();
+    if (!out) return fail(TAEC_ERR_IO, args.json + ": cannot write");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Time fixed-shape plans: warm-up, iterations, mean/median/p10/p90/min/max, peak RSS");
+  cmd->add_option("weights", args->weights, "Weights (.pth/.safetensors) or model name")->required();
+  cmd->add_option("--sizes", args->sizes, "Square image sizes in pixels (multiples of 8)")->delimiter(',');
+  cmd->add_option("--height", args->height, "Image height (with --width, instead of --sizes)");
+  cmd->add_option("--width", args->width, "Image width");
+  cmd->add_option("--precision", args->precision, "reference|fp32")->check(CLI::IsMember({"reference", "fp32"}));
+  cmd->add_option("--layout", args->layout, "nhwc|nchw I/O layout")->check(CLI::IsMember({"nhwc", "nchw"}));
+  cmd->add_option("--memory", args->memory, "banded|whole activations")->check(CLI::IsMember({"banded", "whole"}));
+  cmd->add_option("--role", args->role, "decoder|encoder")->check(CLI::IsMember({"decoder", "encoder"}));
+  cmd->add_option("--variant", args->variant, "Override the detected variant");
+  cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--warmup", args->warmup, "Untimed runs first")->check(CLI::Range(0, 1000));
+  cmd->add_option("--iters", args->iters, "Timed runs")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--profile", args->profile, "Print time per fused op (last run)");
+  cmd->add_option("--json", args->json, "Also write the results as JSON");
+  return {cmd, [args] { return run_bench(*args); }};
+}
+
+}  // namespace taec_cli
