@@ -95,6 +95,16 @@ class Lowering {
     return out;
   }
 
+  // Appends op as the producer of a new tensor holding graph value `result`.
+  void emit(FusedOp op, int result) {
+    op.output = new_tensor(shapes_[result]);
+    op.out_height = shapes_[result].height;
+    op.out_width = shapes_[result].width;
+    set_band(op);
+    tensor_of_[result] = op.output;
+    program_.tensors[op.output].producer = add_op(std::move(op));
+  }
+
   void set_band(FusedOp& op) const {
     op.band_rows = options_.whole_tensors ? op.out_height
                                           : std::max(1, std::min(op.out_height, options_.band_pixels / std::max(1, op.out_width)));
@@ -154,12 +164,7 @@ class Lowering {
         result = after;
       }
     }
-    op.output = new_tensor(shapes_[result]);
-    op.out_height = shapes_[result].height;
-    op.out_width = shapes_[result].width;
-    set_band(op);
-    tensor_of_[result] = op.output;
-    program_.tensors[op.output].producer = add_op(std::move(op));
+    emit(std::move(op), result);
     return ok_status();
   }
 
@@ -177,12 +182,7 @@ class Lowering {
           fused_[next] = true;
           result = next;
         }
-        op.output = new_tensor(shapes_[result]);
-        op.out_height = shapes_[result].height;
-        op.out_width = shapes_[result].width;
-        set_band(op);
-        tensor_of_[result] = op.output;
-        program_.tensors[op.output].producer = add_op(std::move(op));
+        emit(std::move(op), result);
         return ok_status();
       }
       case OpKind::conv2d:
@@ -209,12 +209,7 @@ class Lowering {
         const int next = sole_consumer(node);
         if (next < 0 || graph_.nodes[next].op != OpKind::relu) return unsupported(node, "GroupNorm not followed by ReLU");
         fused_[next] = true;
-        op.output = new_tensor(shapes_[next]);
-        op.out_height = shapes_[next].height;
-        op.out_width = shapes_[next].width;
-        set_band(op);
-        tensor_of_[next] = op.output;
-        program_.tensors[op.output].producer = add_op(std::move(op));
+        emit(std::move(op), next);
         return ok_status();
       }
       case OpKind::relu:

@@ -31,6 +31,7 @@ struct BenchArgs {
   int iters = 5;
   bool profile = false;
   std::string json;
+  std::string input;  // .npy to use as the input instead of seeded random values
 };
 
 // Peak resident set of this process since the last reset (Linux VmHWM), in bytes.
@@ -62,6 +63,7 @@ struct Result {
   long long peak_rss;
   size_t arena_bytes;
   double gflops;
+  std::vector<double> times;
 };
 
 Result bench_one(const BenchArgs& args, const taec::Model& model, int height, int width) {
@@ -80,10 +82,20 @@ Result bench_one(const BenchArgs& args, const taec::Model& model, int height, in
   const double compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const taec_plan_io io = plan.io();
   std::vector<float> input(io.input_elems), output(io.output_elems);
-  std::mt19937 rng(1234);
-  const bool decoder = info.role == TAEC_ROLE_DECODER;
-  std::uniform_real_distribution<float> dist(decoder ? -1.0f : 0.0f, 1.0f);
-  for (float& v : input) v = dist(rng);
+  if (!args.input.empty()) {
+    taec::Array given = taec::Array::load_npy(args.input);
+    if (given.elems() != input.size()) {
+      throw taec::Error(TAEC_ERR_SHAPE, args.input + ": has " + std::to_string(given.elems()) + " values; the " +
+                                            std::to_string(height) + "x" + std::to_string(width) + " plan takes " +
+                                            std::to_string(input.size()) + " (in its --layout)");
+    }
+    std::copy(given.data(), given.data() + given.elems(), input.begin());
+  } else {
+    std::mt19937 rng(1234);
+    const bool decoder = info.role == TAEC_ROLE_DECODER;
+    std::uniform_real_distribution<float> dist(decoder ? -1.0f : 0.0f, 1.0f);
+    for (float& v : input) v = dist(rng);
+  }
   for (int i = 0; i < args.warmup; ++i) plan.run(input.data(), output.data());
   std::vector<double> times;
   for (int i = 0; i < args.iters; ++i) {
@@ -94,7 +106,7 @@ Result bench_one(const BenchArgs& args, const taec::Model& model, int height, in
   const taec_plan_stats stats = plan.stats();
   Result r{height, width, compile_s, 0, percentile(times, 0.5), percentile(times, 0.1), percentile(times, 0.9),
            *std::min_element(times.begin(), times.end()), *std::max_element(times.begin(), times.end()),
-           peak_rss_bytes(), stats.arena_bytes, 0};
+           peak_rss_bytes(), stats.arena_bytes, 0, times};
   for (double t : times) r.mean += t / times.size();
   r.gflops = stats.model_flops / r.median / 1e9;
   if (args.profile) {
@@ -139,7 +151,9 @@ int run_bench(BenchArgs args) {
          << ", \"mean_s\": " << r.mean << ", \"median_s\": " << r.median << ", \"p10_s\": " << r.p10
          << ", \"p90_s\": " << r.p90 << ", \"min_s\": " << r.min << ", \"max_s\": " << r.max
          << ", \"gflops\": " << r.gflops << ", \"peak_rss_bytes\": " << r.peak_rss
-         << ", \"arena_bytes\": " << r.arena_bytes << "}";
+         << ", \"arena_bytes\": " << r.arena_bytes << ", \"times_s\": [";
+    for (size_t t = 0; t < r.times.size(); ++t) json << (t ? ", " : "") << r.times[t];
+    json << "]}";
   }
   json << "]}\n";
   if (!args.json.empty()) {
@@ -169,6 +183,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--iters", args->iters, "Timed runs")->check(CLI::Range(1, 100000));
   cmd->add_flag("--profile", args->profile, "Print time per fused op (last run)");
   cmd->add_option("--json", args->json, "Also write the results as JSON");
+  cmd->add_option("--input", args->input, "Input .npy (in the plan's layout) instead of seeded random values");
   return {cmd, [args] { return run_bench(*args); }};
 }
 
