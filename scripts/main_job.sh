@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the default model (taef2): build, inspect the weights, decode a latent and
-# round-trip an image. Weights come from $TAEC_MODEL_DIR (default: ../shared/models).
+# The main job on the default model (taef2): build, inspect the weights, round-trip an image
+# (encode, decode), and benchmark the compiled decoder at the product's sizes.
+# Weights come from $TAEC_MODEL_DIR (default: ../shared/models). Packing and validation join
+# this job when `taec pack` / `taec validate` exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -12,7 +14,10 @@ taec=build/taec
 "$taec" info taef2
 image="${TAEC_IMAGE:-../shared/images/chelsea.png}"
 echo "== encode $image"
-time "$taec" encode taef2 "$image" -o "$out/latent.npy"
+"$taec" encode taef2 "$image" -o "$out/latent.npy"
 echo "== decode"
-time "$taec" decode taef2 "$out/latent.npy" --layout nchw --png "$out/roundtrip.png" --npy "$out/roundtrip.npy"
+"$taec" decode taef2 "$out/latent.npy" --layout nchw --png "$out/roundtrip.png" --npy "$out/roundtrip.npy"
+echo "== bench (compiled fp32 decoder, banded)"
+"$taec" bench taef2 --sizes "${TAEC_BENCH_SIZES:-768,1024,1280,1536,1792,2048}" --warmup 1 --iters 3 \
+  --json "$out/bench.json"
 echo "outputs in $out"

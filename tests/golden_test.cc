@@ -34,6 +34,8 @@ std::vector<GoldenCase> load_cases() {
   return cases;
 }
 
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.model << "/" << c.name << " (" << c.format << ")"; }
+
 class GoldenTest : public ::testing::TestWithParam<GoldenCase> {};
 
 // Runs the whole NCHW batch through one plan, item by item.

@@ -71,6 +71,11 @@ std::vector<float> run_rows(const taec::ConvKernelSet& set, const Case& c, const
   return out;
 }
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.cin << "->" << c.cout << " k" << c.k << " s" << c.stride << " " << c.h << "x" << c.w
+      << (c.residual ? " +residual" : "") << (c.relu ? " relu" : "");
+}
+
 class ConvKernelTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConvKernelTest, EveryIsaMatchesReference) {

@@ -22,6 +22,10 @@ struct ConvCase {
   bool bias;
 };
 
+void PrintTo(const ConvCase& c, std::ostream* os) {
+  *os << c.cin << "->" << c.cout << " k" << c.k << " s" << c.stride << " " << c.h << "x" << c.w;
+}
+
 class ConvReferenceTest : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(ConvReferenceTest, MatchesDefinition) {

@@ -49,6 +49,8 @@ struct SizeCase {
   int h, w;
 };
 
+void PrintTo(const SizeCase& c, std::ostream* os) { *os << c.file << " " << c.h << "x" << c.w; }
+
 class CompiledVsReference : public ::testing::TestWithParam<SizeCase> {};
 
 TEST_P(CompiledVsReference, MatchesWithinFp32Rounding) {
