@@ -121,15 +121,12 @@ class FastPlan final : public Plan {
     const FusedOp& op = program_.ops[s.op];
     const int rows = s.row_end - s.row_begin;
     switch (op.kind) {
-      case FusedKind::import_input: {
-        const TensorDesc& d = program_.tensors[op.output];
+      case FusedKind::import_input:
         for (int y = s.row_begin; y < s.row_end; ++y) {
           import_row(input_, options_.layout, options_.io_dtype, shapes_.input, y, op.clamp_limit, row(op.output, y));
           zero_pads(op.output, y);
         }
-        (void)d;
         break;
-      }
       case FusedKind::conv: {
         for_items(rows, chunks_per_row(rows, op.out_width), op.out_width, [&](int r, int x0, int x1) {
           const int y = s.row_begin + r;

@@ -15,7 +15,7 @@ class ReferencePlan final : public Plan {
         input_(shapes.input_elems()),
         output_(shapes.output_elems()) {
     for (const ValueShape& v : model_->graph.infer_shapes(shapes.input.height, shapes.input.width)) {
-      flops_pixels_.push_back(static_cast<double>(v.height) * v.width);
+      out_pixels_.push_back(static_cast<double>(v.height) * v.width);
     }
   }
 
@@ -25,9 +25,10 @@ class ReferencePlan final : public Plan {
     s.isa = "reference";
     s.kernel = "conv2d_nchw_f32__reference";
     s.weight_bytes = model_->parameter_count * sizeof(float);
-    for (const Node& n : model_->graph.nodes) {
-      if (n.op != OpKind::conv2d) continue;
-      s.model_flops += 2.0 * n.in_channels * n.channels * n.kernel * n.kernel * flops_pixels_[&n - model_->graph.nodes.data()];
+    const auto& nodes = model_->graph.nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].op != OpKind::conv2d) continue;
+      s.model_flops += 2.0 * nodes[i].in_channels * nodes[i].channels * nodes[i].kernel * nodes[i].kernel * out_pixels_[i];
     }
     s.executed_flops = s.model_flops;
     return s;
@@ -47,7 +48,7 @@ class ReferencePlan final : public Plan {
 
  private:
   std::vector<float> input_, output_;
-  std::vector<double> flops_pixels_;  // output pixels per node
+  std::vector<double> out_pixels_;  // per node, for FLOP counts
 };
 
 }  // namespace
