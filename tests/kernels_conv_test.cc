@@ -124,3 +124,60 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{5, 24, 3, 4, 3, 1, true, true}));   // nothing a multiple of anything
 
 }  // namespace
+
+namespace {
+
+// Winograd F(4x4, 3x3) through each ISA's transforms and conv_row GEMMs against the reference,
+// on a width that leaves a partial tile and a height that leaves a partial tile row.
+TEST(WinogradKernelTest, EveryIsaMatchesReference) {
+  const int cin = 32, cout = 48, h = 7, w = 10, tiles = (w + 3) / 4;
+  std::mt19937 rng(4242);
+  auto in = random_vector(static_cast<size_t>(cin) * h * w, rng);
+  auto wt = random_vector(static_cast<size_t>(cout) * cin * 9, rng);
+  auto bias = random_vector(cout, rng);
+  std::vector<float> want(static_cast<size_t>(cout) * h * w);
+  taec::conv2d_nchw_f32__reference(in.data(), cin, h, w, wt.data(), bias.data(), cout, 3, 1, 1, want.data());
+  // Zero-padded NHWC rows: one pixel left, four right; rows -1 .. h+4 so every tile row reads 6.
+  const size_t stride = static_cast<size_t>(w + 5) * cin;
+  std::vector<float> padded((h + 6) * stride, 0.0f);
+  for (int c = 0; c < cin; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) padded[(y + 1) * stride + (x + 1) * cin + c] = in[(c * h + y) * w + x];
+  const auto u = taec::winograd_kernel_transform(wt.data(), cout, cin);
+  for (taec::Isa isa : runnable_isas()) {
+    const taec::ConvKernelSet& set = taec::conv_kernels(isa);
+    std::vector<std::vector<float>> packed;
+    for (const auto& m : u) packed.push_back(taec::pack_conv_weights(set, m.data(), cout, 1, 1, cin));
+    std::vector<float> out(static_cast<size_t>(h) * w * cout, NAN);
+    std::vector<float> v(36 * tiles * cin), m(36 * tiles * cout);
+    for (int y0 = 0; y0 < h; y0 += 4) {
+      const float* rows[6];
+      for (int r = 0; r < 6; ++r) rows[r] = padded.data() + (y0 + r) * stride;  // input row y0-1+r, pixel -1
+      set.winograd_input(rows, tiles, cin, v.data(), static_cast<size_t>(tiles) * cin);
+      for (int p = 0; p < 36; ++p) {
+        taec::ConvRowArgs a{};
+        a.rows[0] = v.data() + p * tiles * cin;
+        a.kh = a.kw = 1;
+        a.in_px_step = a.tap_step = cin;
+        a.cin = cin;
+        a.cout = cout;
+        a.weights = packed[p].data();
+        a.out = m.data() + p * tiles * cout;
+        a.out_px_step = cout;
+        a.pixels = tiles;
+        set.conv_row(a);
+      }
+      float* out_rows[4];
+      for (int r = 0; r < 4; ++r) out_rows[r] = out.data() + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
+      set.winograd_output(m.data(), static_cast<size_t>(tiles) * cout, tiles, cout, bias.data(), nullptr, out_rows,
+                          std::min(4, h - y0), w, false);
+    }
+    double worst = 0;
+    for (int co = 0; co < cout; ++co)
+      for (int p = 0; p < h * w; ++p) worst = std::max(worst, std::fabs(want[co * h * w + p] - double(out[p * cout + co])));
+    // Winograd's transforms add a few rounding steps of magnitude ~|sum| * 1e-7 each.
+    EXPECT_LE(worst, 2e-4) << set.name;
+  }
+}
+
+}  // namespace

@@ -40,6 +40,11 @@ class FastPlan final : public Plan {
       }
     }
     gn_scratch_.assign(scratch_floats ? kStatSegments : 0, std::vector<float>(scratch_floats));
+    size_t winograd_floats = 0;
+    for (const auto& op : program_.ops) {
+      if (op.winograd) winograd_floats = std::max(winograd_floats, static_cast<size_t>(36) * (kWinogradTiles * (op.cin + op.cout) + 32));
+    }
+    winograd_scratch_.assign(winograd_floats ? pool_.threads() : 0, std::vector<float>(winograd_floats));
     gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
     op_seconds_.assign(program_.ops.size(), 0.0);
   }
@@ -76,7 +81,8 @@ class FastPlan final : public Plan {
     s.threads = pool_.threads();
     for (size_t i = 0; i < program_.ops.size(); ++i) {
       const FusedOp& op = program_.ops[i];
-      s.ops.push_back({op.name, fused_op_name(op.kind), op.flops, op_seconds_[i]});
+      s.ops.push_back({op.name, op.winograd ? "conv_winograd" : fused_op_name(op.kind), op.flops, op_seconds_[i]});
+      s.winograd_convs += op.winograd;
     }
     for (const TensorDesc& t : program_.tensors) {
       s.tensors.push_back({program_.ops[t.producer].name, t.channels, t.height, t.width, t.capacity, t.bytes(),
@@ -96,7 +102,7 @@ class FastPlan final : public Plan {
     const TensorDesc& d = program_.tensors[t];
     float* p = row(t, r);
     std::memset(p - d.channels, 0, d.channels * sizeof(float));
-    std::memset(p + static_cast<size_t>(d.width) * d.channels, 0, d.channels * sizeof(float));
+    std::memset(p + static_cast<size_t>(d.width) * d.channels, 0, static_cast<size_t>(kRightPadPixels) * d.channels * sizeof(float));
   }
 
   // Splits each of `rows` rows into column chunks so both threads get work even in a 1-row band.
@@ -104,6 +110,52 @@ class FastPlan final : public Plan {
     if (pool_.threads() == 1) return 1;
     const int want = (2 * pool_.threads() + rows - 1) / rows;
     return std::clamp(want, 1, std::max(1, pixels / 32));
+  }
+
+  // One step of a Winograd conv: items are (4-row tile row, chunk of kWinogradTiles tiles); each
+  // transforms its input tiles, runs the 36 per-position GEMMs as 1x1 convs, and transforms back.
+  void run_winograd_step(const FusedOp& op, const Step& s) {
+    const int tiles_x = (op.out_width + 3) / 4;
+    const int chunks = (tiles_x + kWinogradTiles - 1) / kWinogradTiles;
+    const int tile_rows = (s.row_end - s.row_begin + 3) / 4;
+    auto item = [&](size_t i, int thread) {
+      const int y0 = s.row_begin + 4 * (static_cast<int>(i) / chunks);
+      const int t0 = (static_cast<int>(i) % chunks) * kWinogradTiles;
+      const int tiles = std::min(kWinogradTiles, tiles_x - t0);
+      // Position planes a cache line apart from a power of two, so the 36 streams of the
+      // transforms do not all land in the same L1 sets.
+      const size_t v_stride = static_cast<size_t>(tiles) * op.cin + 16, m_stride = static_cast<size_t>(tiles) * op.cout + 16;
+      float* v = winograd_scratch_[thread].data();
+      float* m = v + 36 * v_stride;
+      const float* in_rows[6];
+      for (int r = 0; r < 6; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(4 * t0 - 1) * op.cin;
+      kernels_.winograd_input(in_rows, tiles, op.cin, v, v_stride);
+      ConvRowArgs a{};
+      a.kh = a.kw = 1;
+      a.in_px_step = a.tap_step = op.cin;
+      a.cin = op.cin;
+      a.cout = op.cout;
+      a.out_px_step = op.cout;
+      a.pixels = tiles;
+      for (int p = 0; p < 36; ++p) {
+        a.rows[0] = v + p * v_stride;
+        a.weights = op.weights[p].data();
+        a.out = m + p * m_stride;
+        kernels_.conv_row(a);
+      }
+      const int rows_valid = std::min(4, s.row_end - y0);
+      float* out_rows[4];
+      const float* res_rows[4];
+      for (int r = 0; r < 4; ++r) {
+        const int y = std::min(y0 + r, s.row_end - 1);  // rows past the band are not written
+        out_rows[r] = row(op.output, y) + static_cast<size_t>(4 * t0) * op.cout;
+        res_rows[r] = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(4 * t0) * op.cout : nullptr;
+      }
+      kernels_.winograd_output(m, m_stride, tiles, op.cout, op.bias.empty() ? nullptr : op.bias.data(),
+                               op.residual >= 0 ? res_rows : nullptr, out_rows, rows_valid, op.out_width - 4 * t0, op.relu);
+    };
+    pool_.parallel_for(static_cast<size_t>(tile_rows) * chunks, item);
+    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
   }
 
   template <typename F>
@@ -128,6 +180,10 @@ class FastPlan final : public Plan {
         }
         break;
       case FusedKind::conv: {
+        if (op.winograd) {
+          run_winograd_step(op, s);
+          break;
+        }
         for_items(rows, chunks_per_row(rows, op.out_width), op.out_width, [&](int r, int x0, int x1) {
           const int y = s.row_begin + r;
           kernels_.conv_row(conv_row_args(op, y, x0, x1, row(op.output, y)));
@@ -295,6 +351,10 @@ class FastPlan final : public Plan {
   std::string isa_note_;
   std::unique_ptr<float, FreeDeleter> arena_;
   static constexpr int kStatSegments = 8;
+  // Tiles per Winograd work item: its transformed input and products (36 x tiles x 64 floats
+  // each, 295 KB) stay in L2.
+  static constexpr int kWinogradTiles = 32;
+  std::vector<std::vector<float>> winograd_scratch_;  // per thread: [36][tiles][cin] then [36][tiles][cout]
   std::vector<std::vector<float>> scale_shift_;
   std::vector<std::vector<float>> gn_scratch_;    // [segment][width * channels]
   std::vector<std::vector<double>> gn_partials_;  // [segment][sums | sums of squares]
@@ -312,6 +372,9 @@ Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model,
   LowerOptions lo;
   lo.kernels = &kernels;
   lo.whole_tensors = options.memory == MemoryMode::whole;
+  // For A/B measurements: TAEC_CONV_ALGO=direct turns Winograd off.
+  const char* algo = std::getenv("TAEC_CONV_ALGO");
+  lo.winograd = !(algo && std::string(algo) == "direct");
   TAEC_ASSIGN_OR_RETURN(Program program, lower_program(*model, shapes.input, lo));
   auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(program), kernels, why);
   if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");

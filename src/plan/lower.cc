@@ -52,7 +52,7 @@ class Lowering {
     t.height = s.height;
     t.width = s.width;
     // Round rows to 16 floats so every row starts 64-byte aligned.
-    t.row_stride = (static_cast<size_t>(s.width + 2) * s.channels + 15) / 16 * 16;
+    t.row_stride = (static_cast<size_t>(s.width + 1 + kRightPadPixels) * s.channels + 15) / 16 * 16;
     program_.tensors.push_back(t);
     return static_cast<int>(program_.tensors.size()) - 1;
   }
@@ -108,6 +108,7 @@ class Lowering {
   void set_band(FusedOp& op) const {
     op.band_rows = options_.whole_tensors ? op.out_height
                                           : std::max(1, std::min(op.out_height, options_.band_pixels / std::max(1, op.out_width)));
+    if (op.winograd) op.band_rows = (op.band_rows + 3) / 4 * 4;  // whole 4-row tiles per step
   }
 
   Status lower_conv(int node) {
@@ -129,8 +130,8 @@ class Lowering {
       op.input = tensor_of_[src.inputs[0]];
       op.kernel = 2;
       for (int phase = 0; phase < 4; ++phase) {
-        op.weights[phase] = pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
-                                              op.cout, 2, 2, op.cin);
+        op.weights.push_back(pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
+                                              op.cout, 2, 2, op.cin));
       }
       op.flops = 2.0 * op.cin * op.cout * 4 * out_px;
     } else {
@@ -140,8 +141,19 @@ class Lowering {
       op.kernel = n.kernel;
       op.stride = n.stride;
       op.pad = n.pad;
-      op.weights[0] = pack_conv_weights(*options_.kernels, ohwi.data(), op.cout, n.kernel, n.kernel, op.cin);
-      op.flops = op.model_flops;
+      const int lanes = options_.kernels->lanes;
+      op.winograd = options_.winograd && n.kernel == 3 && n.stride == 1 && n.pad == 1 && op.cin % lanes == 0 &&
+                    op.cout % lanes == 0 && conv_cout_block(op.cout, lanes, options_.kernels->cout_block) != 0;
+      if (op.winograd) {
+        for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin)) {
+          op.weights.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
+        }
+        const double tiles = std::ceil(shapes_[node].height / 4.0) * std::ceil(shapes_[node].width / 4.0);
+        op.flops = 2.0 * op.cin * op.cout * 36 * tiles;
+      } else {
+        op.weights.push_back(pack_conv_weights(*options_.kernels, ohwi.data(), op.cout, n.kernel, n.kernel, op.cin));
+        op.flops = op.model_flops;
+      }
     }
     // Epilogue fusion: relu, or add(other) optionally followed by relu.
     int result = node;

@@ -40,6 +40,7 @@ struct PlanStats {
   std::string isa;
   std::string isa_note;  // how the ISA was chosen
   std::string kernel;
+  int winograd_convs = 0;  // convolutions run as Winograd F(4x4, 3x3)
   size_t arena_bytes = 0;
   size_t weight_bytes = 0;
   double model_flops = 0;     // the model's convolution FLOPs (2 x MACs), unfused

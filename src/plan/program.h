@@ -1,7 +1,8 @@
 // A model lowered for a fixed shape: fused ops over NHWC activation tensors, and the static row
 // schedule that runs them in bands with bounded memory.
 //
-// Tensors are NHWC with one zero pixel of padding left and right of every row. A tensor holds
+// Tensors are NHWC with zero padding pixels in every row: one on the left, kRightPadPixels on the
+// right (a Winograd tile may read up to three pixels past the last one). A tensor holds
 // `capacity` rows as a ring (row r lives in slot r % capacity); a tensor that something needs
 // whole (GroupNorm statistics) gets capacity == height. Capacities and arena offsets are decided
 // at compile time by simulating the schedule, so run() allocates nothing.
@@ -16,6 +17,8 @@
 #include "kernels/conv/conv_nhwc.h"
 
 namespace taec {
+
+constexpr int kRightPadPixels = 4;
 
 struct TensorDesc {
   int channels = 0, height = 0, width = 0;
@@ -50,7 +53,9 @@ struct FusedOp {
   // conv / up2x_conv
   int kernel = 0, stride = 1, pad = 0, cin = 0, cout = 0;
   bool relu = false;
-  std::vector<float> weights[4];  // packed; up2x_conv: one 2x2 kernel per output phase (dy*2+dx)
+  bool winograd = false;  // 3x3 stride 1 as Winograd F(4x4, 3x3): weights are 36 1x1 matrices
+  // Packed: conv: one; up2x_conv: one 2x2 kernel per output phase (dy*2+dx); winograd: 36.
+  std::vector<std::vector<float>> weights;
   std::vector<float> bias;
   // group_norm_relu. When the normalized tensor comes from a conv (the pool branch's 1x1), the
   // statistics are computed in a pass of their own that recomputes that conv row by row from
@@ -88,6 +93,7 @@ struct LowerOptions {
   const ConvKernelSet* kernels = nullptr;
   bool whole_tensors = false;  // unbanded: every tensor whole, one step per op
   int band_pixels = 4096;      // target output pixels per step when banded
+  bool winograd = true;        // use Winograd F(4x4, 3x3) where it applies
 };
 
 // Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.

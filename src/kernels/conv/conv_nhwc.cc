@@ -25,4 +25,23 @@ std::vector<float> pack_conv_weights(const ConvKernelSet& set, const float* ohwi
   return packed;
 }
 
+std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin) {
+  static const double kG[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  std::vector<std::vector<float>> u(36, std::vector<float>(static_cast<size_t>(cout) * cin));
+  for (int o = 0; o < cout; ++o) {
+    for (int i = 0; i < cin; ++i) {
+      const float* g = oihw + (static_cast<size_t>(o) * cin + i) * 9;
+      double gg[6][3];  // G g
+      for (int r = 0; r < 6; ++r)
+        for (int k = 0; k < 3; ++k) gg[r][k] = kG[r][0] * g[k] + kG[r][1] * g[3 + k] + kG[r][2] * g[6 + k];
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 6; ++c)  // (G g) G^T
+          u[r * 6 + c][static_cast<size_t>(o) * cin + i] =
+              static_cast<float>(gg[r][0] * kG[c][0] + gg[r][1] * kG[c][1] + gg[r][2] * kG[c][2]);
+    }
+  }
+  return u;
+}
+
 }  // namespace taec

@@ -40,7 +40,16 @@ struct ConvKernelSet {
   int cout_block;  // output channels per packed block (the kernel's register tile width)
   int lanes;       // floats per vector
   void (*conv_row)(const ConvRowArgs& args);
+  // Winograd F(4x4, 3x3) transforms (see winograd_impl.h); channels a multiple of `lanes`.
+  void (*winograd_input)(const float* const rows[6], int tiles, int channels, float* v, size_t v_pos_stride);
+  void (*winograd_output)(const float* m, size_t m_pos_stride, int tiles, int channels, const float* bias,
+                          const float* const res_rows[4], float* const out_rows[4], int rows_valid, int cols_valid,
+                          bool relu);
 };
+
+// Winograd F(4x4, 3x3) kernel transform: [cout][cin][3][3] (OIHW) -> 36 matrices [cout][cin]
+// (OHWI with a 1x1 kernel), one per tile position, computed in double.
+std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin);
 
 // Output channels per packed block: the widest multiple of `lanes` up to `max_block` that divides
 // cout, or 0 when none does (then weights stay OHWI and the kernel vectorizes over cin).

@@ -12,9 +12,10 @@ constexpr int kTilePixels = 5;
 constexpr int kCoutBlock = 16;
 
 #include "kernels/conv/conv_nhwc_impl.h"
+#include "kernels/conv/winograd_impl.h"
 
 }  // namespace
 
-const ConvKernelSet kConvKernels = {Isa::avx2, "conv_nhwc_f32__avx2", kCoutBlock, V::lanes, conv_row};
+const ConvKernelSet kConvKernels = {Isa::avx2, "conv_nhwc_f32__avx2", kCoutBlock, V::lanes, conv_row, winograd_input, winograd_output};
 
 }  // namespace taec::avx2

@@ -12,9 +12,10 @@ constexpr int kTilePixels = 6;
 constexpr int kCoutBlock = 64;
 
 #include "kernels/conv/conv_nhwc_impl.h"
+#include "kernels/conv/winograd_impl.h"
 
 }  // namespace
 
-const ConvKernelSet kConvKernels = {Isa::avx512, "conv_nhwc_f32__avx512", kCoutBlock, V::lanes, conv_row};
+const ConvKernelSet kConvKernels = {Isa::avx512, "conv_nhwc_f32__avx512", kCoutBlock, V::lanes, conv_row, winograd_input, winograd_output};
 
 }  // namespace taec::avx512

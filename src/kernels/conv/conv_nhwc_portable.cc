@@ -10,9 +10,10 @@ constexpr int kTilePixels = 4;
 constexpr int kCoutBlock = 4;
 
 #include "kernels/conv/conv_nhwc_impl.h"
+#include "kernels/conv/winograd_impl.h"
 
 }  // namespace
 
-const ConvKernelSet kConvKernels = {Isa::reference, "conv_nhwc_f32__portable", kCoutBlock, V::lanes, conv_row};
+const ConvKernelSet kConvKernels = {Isa::reference, "conv_nhwc_f32__portable", kCoutBlock, V::lanes, conv_row, winograd_input, winograd_output};
 
 }  // namespace taec::portable

@@ -10,6 +10,8 @@ struct V {
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
   static T broadcast(float x) { return _mm256_set1_ps(x); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  static T neg(T x) { return _mm256_sub_ps(_mm256_setzero_ps(), x); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static T max0(T x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }  // NaN in x propagates
   static float hsum(T v) {
