@@ -101,7 +101,7 @@ void expect_matches_golden(const GoldenCase& c, taec_layout layout, taec_dtype i
   ASSERT_EQ(shape, expected.shape());
   const float err = taec_test::max_abs_diff(got.data(), expected.data(), expected.elems());
   std::printf("%s/%s (%s, %s): max |err| = %.3g\n", c.model.c_str(), c.name.c_str(), c.format.c_str(),
-              precision == TAEC_PRECISION_REFERENCE ? "reference" : "fp32", err);
+              precision == TAEC_PRECISION_REFERENCE ? "reference" : precision == TAEC_PRECISION_BF16 ? "bf16" : "fp32", err);
   EXPECT_LE(err, tolerance) << c.model << "/" << c.name;
 }
 
@@ -117,9 +117,33 @@ TEST_P(GoldenTest, CompiledFp32PlanMatchesPyTorch) {
   expect_matches_golden(GetParam(), TAEC_LAYOUT_NCHW, TAEC_DTYPE_F32, 1e-3f, TAEC_PRECISION_FP32);
 }
 
+// FP16-class: the product's tolerances, 0.03 for FLUX.1 and 0.05 for FLUX.2 (taef1_synthetic has
+// the FLUX.1 architecture).
+// One weight format suffices here: both hold the same tensors (checked by the fp32 cases).
+class GoldenBf16Test : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(GoldenBf16Test, CompiledBf16PlanWithinFp16ClassTolerance) {
+  TAEC_REQUIRE_FIXTURES();
+  const GoldenCase& c = GetParam();
+  expect_matches_golden(c, TAEC_LAYOUT_NCHW, TAEC_DTYPE_F32, c.model == "taef2" ? 0.05f : 0.03f, TAEC_PRECISION_BF16);
+}
+
 INSTANTIATE_TEST_SUITE_P(Manifest, GoldenTest, ::testing::ValuesIn(load_cases()),
                          [](const ::testing::TestParamInfo<GoldenCase>& info) {
                            return info.param.model + "_" + info.param.name + "_" + info.param.format;
+                         });
+
+std::vector<GoldenCase> safetensors_cases() {
+  std::vector<GoldenCase> cases;
+  for (const auto& c : load_cases()) {
+    if (c.format != "pth") cases.push_back(c);
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Manifest, GoldenBf16Test, ::testing::ValuesIn(safetensors_cases()),
+                         [](const ::testing::TestParamInfo<GoldenCase>& info) {
+                           return info.param.model + "_" + info.param.name;
                          });
 
 // Layout and I/O dtype only change the buffers at the ends (compiled plans): NHWC must match as

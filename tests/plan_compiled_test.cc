@@ -74,9 +74,12 @@ INSTANTIATE_TEST_SUITE_P(OddSizes, CompiledVsReference,
 
 TEST(CompiledPlan, BandedEqualsWholeBitwise) {
   TAEC_REQUIRE_FIXTURES();
-  for (const char* file : {"taef2_decoder.pth", "taef1_synthetic_decoder.pth", "taef2_encoder.pth"}) {
+  for (auto [file, precision] : {std::pair{"taef2_decoder.pth", taec::Precision::fp32},
+                                 std::pair{"taef1_synthetic_decoder.pth", taec::Precision::fp32},
+                                 std::pair{"taef2_decoder.pth", taec::Precision::bf16},
+                                 std::pair{"taef2_encoder.pth", taec::Precision::fp32}}) {
     auto model = load(file);
-    taec::PlanOptions banded = options(192, 320), whole = options(192, 320);
+    taec::PlanOptions banded = options(192, 320, precision), whole = options(192, 320, precision);
     whole.memory = taec::MemoryMode::whole;
     const PlanRun a = run_plan(model, banded, 7), b = run_plan(model, whole, 7);
     ASSERT_EQ(a.output.size(), b.output.size());

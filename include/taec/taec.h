@@ -131,7 +131,12 @@ typedef enum taec_precision {
   TAEC_PRECISION_REFERENCE = 0,
   /* Compiled fp32 plan: fused NHWC kernels on the best ISA of this CPU (capped by
    * $TAEC_MAX_ISA), within 1e-3 of the reference. The default. */
-  TAEC_PRECISION_FP32 = 1
+  TAEC_PRECISION_FP32 = 1,
+  /* FP16-class: as FP32, but the Winograd products run in bf16 (AVX512_BF16 `vdpbf16ps`, fp32
+   * accumulation, transforms in fp32). Within the product's FP16-class tolerances (max |err|
+   * 0.03 FLUX.1, 0.05 FLUX.2 against the reference). On CPUs without AVX512_BF16 it runs the
+   * fp32 kernels (taec_plan_get_stats says so). */
+  TAEC_PRECISION_BF16 = 2
 } taec_precision;
 
 typedef enum taec_memory_mode {

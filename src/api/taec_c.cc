@@ -159,7 +159,8 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
   *out = nullptr;
   if (options->layout != TAEC_LAYOUT_NCHW && options->layout != TAEC_LAYOUT_NHWC) return invalid("invalid layout");
   if (options->io_dtype != TAEC_DTYPE_F32 && options->io_dtype != TAEC_DTYPE_F16) return invalid("invalid io_dtype");
-  if (options->precision != TAEC_PRECISION_REFERENCE && options->precision != TAEC_PRECISION_FP32) {
+  if (options->precision != TAEC_PRECISION_REFERENCE && options->precision != TAEC_PRECISION_FP32 &&
+      options->precision != TAEC_PRECISION_BF16) {
     return invalid("invalid precision");
   }
   if (options->memory != TAEC_MEMORY_BANDED && options->memory != TAEC_MEMORY_WHOLE) return invalid("invalid memory mode");

@@ -22,10 +22,11 @@ struct FreeDeleter {
 class FastPlan final : public Plan {
  public:
   FastPlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes,
-           Program program, const ConvKernelSet& kernels, std::string isa_note)
+           Program program, const ConvKernelSet& kernels, const WinogradBf16KernelSet* bf16, std::string isa_note)
       : Plan(std::move(model), options, shapes),
         program_(std::move(program)),
         kernels_(kernels),
+        bf16_(bf16),
         pool_(options.threads),
         isa_note_(std::move(isa_note)) {
     arena_.reset(static_cast<float*>(std::aligned_alloc(64, (program_.arena_floats * sizeof(float) + 63) / 64 * 64)));
@@ -45,6 +46,11 @@ class FastPlan final : public Plan {
       if (op.winograd) winograd_floats = std::max(winograd_floats, static_cast<size_t>(36) * (kWinogradTiles * (op.cin + op.cout) + 32));
     }
     winograd_scratch_.assign(winograd_floats ? pool_.threads() : 0, std::vector<float>(winograd_floats));
+    size_t bf16_elems = 0;
+    for (const auto& op : program_.ops) {
+      if (op.bf16) bf16_elems = std::max(bf16_elems, static_cast<size_t>(36) * (kWinogradTiles * op.cin + 16));
+    }
+    winograd_bf16_scratch_.assign(bf16_elems ? pool_.threads() : 0, std::vector<uint16_t>(bf16_elems));
     gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
     op_seconds_.assign(program_.ops.size(), 0.0);
   }
@@ -72,7 +78,7 @@ class FastPlan final : public Plan {
     s.engine = "compiled";
     s.isa = isa_name(kernels_.isa);
     s.isa_note = isa_note_;
-    s.kernel = kernels_.name;
+    s.kernel = std::string(kernels_.name) + (bf16_ ? std::string(" + ") + bf16_->name : "");
     s.arena_bytes = program_.arena_floats * sizeof(float);
     s.weight_bytes = program_.weight_bytes();
     s.model_flops = program_.model_flops();
@@ -81,7 +87,8 @@ class FastPlan final : public Plan {
     s.threads = pool_.threads();
     for (size_t i = 0; i < program_.ops.size(); ++i) {
       const FusedOp& op = program_.ops[i];
-      s.ops.push_back({op.name, op.winograd ? "conv_winograd" : fused_op_name(op.kind), op.flops, op_seconds_[i]});
+      s.ops.push_back({op.name, op.bf16 ? "conv_winograd_bf16" : op.winograd ? "conv_winograd" : fused_op_name(op.kind),
+                       op.flops, op_seconds_[i]});
       s.winograd_convs += op.winograd;
     }
     for (const TensorDesc& t : program_.tensors) {
@@ -112,6 +119,24 @@ class FastPlan final : public Plan {
     return std::clamp(want, 1, std::max(1, pixels / 32));
   }
 
+  // The 36 per-position products in fp32, each a 1x1 conv of the transformed tiles.
+  void winograd_products_fp32(const FusedOp& op, int tiles, const float* v, size_t v_stride, float* m,
+                              size_t m_stride) const {
+    ConvRowArgs a{};
+    a.kh = a.kw = 1;
+    a.in_px_step = a.tap_step = op.cin;
+    a.cin = op.cin;
+    a.cout = op.cout;
+    a.out_px_step = op.cout;
+    a.pixels = tiles;
+    for (int p = 0; p < 36; ++p) {
+      a.rows[0] = v + p * v_stride;
+      a.weights = op.weights[p].data();
+      a.out = m + p * m_stride;
+      kernels_.conv_row(a);
+    }
+  }
+
   // One step of a Winograd conv: items are (4-row tile row, chunk of kWinogradTiles tiles); each
   // transforms its input tiles, runs the 36 per-position GEMMs as 1x1 convs, and transforms back.
   void run_winograd_step(const FusedOp& op, const Step& s) {
@@ -129,19 +154,16 @@ class FastPlan final : public Plan {
       float* m = v + 36 * v_stride;
       const float* in_rows[6];
       for (int r = 0; r < 6; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(4 * t0 - 1) * op.cin;
-      kernels_.winograd_input(in_rows, tiles, op.cin, v, v_stride);
-      ConvRowArgs a{};
-      a.kh = a.kw = 1;
-      a.in_px_step = a.tap_step = op.cin;
-      a.cin = op.cin;
-      a.cout = op.cout;
-      a.out_px_step = op.cout;
-      a.pixels = tiles;
-      for (int p = 0; p < 36; ++p) {
-        a.rows[0] = v + p * v_stride;
-        a.weights = op.weights[p].data();
-        a.out = m + p * m_stride;
-        kernels_.conv_row(a);
+      if (op.bf16) {
+        uint16_t* v16 = winograd_bf16_scratch_[thread].data();
+        bf16_->winograd_input(in_rows, tiles, op.cin, v16, v_stride);
+        for (int p = 0; p < 36; ++p) {
+          bf16_->gemm({v16 + p * v_stride, static_cast<size_t>(op.cin), op.weights_bf16[p].data(), m + p * m_stride,
+                       static_cast<size_t>(op.cout), tiles, op.cout, op.cin});
+        }
+      } else {
+        kernels_.winograd_input(in_rows, tiles, op.cin, v, v_stride);
+        winograd_products_fp32(op, tiles, v, v_stride, m, m_stride);
       }
       const int rows_valid = std::min(4, s.row_end - y0);
       float* out_rows[4];
@@ -347,6 +369,7 @@ class FastPlan final : public Plan {
 
   Program program_;
   const ConvKernelSet& kernels_;
+  const WinogradBf16KernelSet* bf16_;  // FP16-class products, or null
   ThreadPool pool_;
   std::string isa_note_;
   std::unique_ptr<float, FreeDeleter> arena_;
@@ -355,6 +378,7 @@ class FastPlan final : public Plan {
   // each, 295 KB) stay in L2.
   static constexpr int kWinogradTiles = 32;
   std::vector<std::vector<float>> winograd_scratch_;  // per thread: [36][tiles][cin] then [36][tiles][cout]
+  std::vector<std::vector<uint16_t>> winograd_bf16_scratch_;  // per thread: [36][tiles][cin] in bf16
   std::vector<std::vector<float>> scale_shift_;
   std::vector<std::vector<float>> gn_scratch_;    // [segment][width * channels]
   std::vector<std::vector<double>> gn_partials_;  // [segment][sums | sums of squares]
@@ -368,15 +392,19 @@ class FastPlan final : public Plan {
 Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
                                              const PlanShapes& shapes) {
   std::string why;
-  const ConvKernelSet& kernels = conv_kernels(usable_isa(&why));
+  const Isa isa = usable_isa(&why);
+  const ConvKernelSet& kernels = conv_kernels(isa);
+  const WinogradBf16KernelSet* bf16 = options.precision == Precision::bf16 ? winograd_bf16_kernels(isa) : nullptr;
+  if (options.precision == Precision::bf16 && bf16 == nullptr) why += "; no AVX512_BF16: bf16 precision runs fp32 kernels";
   LowerOptions lo;
   lo.kernels = &kernels;
+  lo.bf16 = bf16;
   lo.whole_tensors = options.memory == MemoryMode::whole;
   // For A/B measurements: TAEC_CONV_ALGO=direct turns Winograd off.
   const char* algo = std::getenv("TAEC_CONV_ALGO");
   lo.winograd = !(algo && std::string(algo) == "direct");
   TAEC_ASSIGN_OR_RETURN(Program program, lower_program(*model, shapes.input, lo));
-  auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(program), kernels, why);
+  auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(program), kernels, bf16, why);
   if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");
   return std::unique_ptr<Plan>(std::move(plan));
 }

@@ -14,7 +14,7 @@ namespace taec {
 
 enum class Layout { nchw = TAEC_LAYOUT_NCHW, nhwc = TAEC_LAYOUT_NHWC };
 enum class IoDtype { f32 = TAEC_DTYPE_F32, f16 = TAEC_DTYPE_F16 };
-enum class Precision { reference = TAEC_PRECISION_REFERENCE, fp32 = TAEC_PRECISION_FP32 };
+enum class Precision { reference = TAEC_PRECISION_REFERENCE, fp32 = TAEC_PRECISION_FP32, bf16 = TAEC_PRECISION_BF16 };
 enum class MemoryMode { banded = TAEC_MEMORY_BANDED, whole = TAEC_MEMORY_WHOLE };
 enum class NonfinitePolicy { reject = TAEC_NONFINITE_REJECT, propagate = TAEC_NONFINITE_PROPAGATE };
 

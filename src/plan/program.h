@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "graph/model.h"
 #include "kernels/conv/conv_nhwc.h"
+#include "kernels/conv/winograd_bf16.h"
 
 namespace taec {
 
@@ -54,6 +55,8 @@ struct FusedOp {
   int kernel = 0, stride = 1, pad = 0, cin = 0, cout = 0;
   bool relu = false;
   bool winograd = false;  // 3x3 stride 1 as Winograd F(4x4, 3x3): weights are 36 1x1 matrices
+  bool bf16 = false;      // Winograd products in bf16: weights_bf16 holds the 36 packed matrices
+  std::vector<std::vector<uint16_t>> weights_bf16;
   // Packed: conv: one; up2x_conv: one 2x2 kernel per output phase (dy*2+dx); winograd: 36.
   std::vector<std::vector<float>> weights;
   std::vector<float> bias;
@@ -94,6 +97,7 @@ struct LowerOptions {
   bool whole_tensors = false;  // unbanded: every tensor whole, one step per op
   int band_pixels = 4096;      // target output pixels per step when banded
   bool winograd = true;        // use Winograd F(4x4, 3x3) where it applies
+  const WinogradBf16KernelSet* bf16 = nullptr;  // FP16-class: Winograd products in bf16
 };
 
 // Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.

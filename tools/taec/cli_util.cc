@@ -42,6 +42,13 @@ std::string batch_path(const std::string& path, int64_t index, int64_t batch) {
   return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
 }
 
+void add_precision_option(CLI::App* cmd, taec_precision& precision) {
+  cmd->add_option("--precision", precision,
+                  "fp32 (compiled, default) | bf16 (FP16-class: bf16 Winograd products) | reference (plain fp32 oracle)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, taec_precision>{
+          {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"reference", TAEC_PRECISION_REFERENCE}}));
+}
+
 taec_load_options load_options(const std::string& variant, taec_role role) {
   taec_load_options options;
   taec_load_options_init(&options);

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "taec/taec.hpp"
 
 namespace taec_cli {
@@ -28,6 +30,9 @@ taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape
 
 // "out.png" -> "out_3.png" for batch item 3 of several; unchanged for a batch of one.
 std::string batch_path(const std::string& path, int64_t index, int64_t batch);
+
+// --precision fp32|bf16|reference.
+void add_precision_option(CLI::App* cmd, taec_precision& precision);
 
 taec_load_options load_options(const std::string& variant, taec_role role);
 

@@ -73,7 +73,9 @@ Result bench_one(const BenchArgs& args, const taec::Model& model, int height, in
   opts.image_height = height;
   opts.image_width = width;
   opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
-  opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE : TAEC_PRECISION_FP32;
+  opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE
+                   : args.precision == "bf16"    ? TAEC_PRECISION_BF16
+                                                 : TAEC_PRECISION_FP32;
   opts.memory = args.memory == "whole" ? TAEC_MEMORY_WHOLE : TAEC_MEMORY_BANDED;
   opts.threads = args.threads;
   reset_peak_rss();
@@ -173,7 +175,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--sizes", args->sizes, "Square image sizes in pixels (multiples of 8)")->delimiter(',');
   cmd->add_option("--height", args->height, "Image height (with --width, instead of --sizes)");
   cmd->add_option("--width", args->width, "Image width");
-  cmd->add_option("--precision", args->precision, "reference|fp32")->check(CLI::IsMember({"reference", "fp32"}));
+  cmd->add_option("--precision", args->precision, "fp32|bf16 (FP16-class)|reference")->check(CLI::IsMember({"reference", "fp32", "bf16"}));
   cmd->add_option("--layout", args->layout, "nhwc|nchw I/O layout")->check(CLI::IsMember({"nhwc", "nchw"}));
   cmd->add_option("--memory", args->memory, "banded|whole activations")->check(CLI::IsMember({"banded", "whole"}));
   cmd->add_option("--role", args->role, "decoder|encoder")->check(CLI::IsMember({"decoder", "encoder"}));

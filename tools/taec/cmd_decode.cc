@@ -16,6 +16,7 @@ struct DecodeArgs {
   std::string png;
   std::string npy;
   std::string variant;
+  taec_precision precision = TAEC_PRECISION_FP32;
   LayoutChoice layout = LayoutChoice::automatic;
   std::string npy_dtype = "f32";
   bool allow_nonfinite = false;
@@ -52,6 +53,7 @@ int run_decode(const DecodeArgs& args) {
 
   taec_plan_options opts;
   taec_plan_options_init(&opts);
+  opts.precision = args.precision;
   opts.image_height = static_cast<int>(height * info.spatial_factor);
   opts.image_width = static_cast<int>(width * info.spatial_factor);
   opts.layout = layout;
@@ -98,6 +100,7 @@ Command add_decode_command(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, LayoutChoice>{
           {"auto", LayoutChoice::automatic}, {"nchw", LayoutChoice::nchw}, {"nhwc", LayoutChoice::nhwc}}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
+  add_precision_option(cmd, args->precision);
   cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
                 "Decode latents holding NaN/Inf anyway (default: refuse them; Inf clamps to +-3, NaN stays NaN)");
   return {cmd, [args] { return run_decode(*args); }};

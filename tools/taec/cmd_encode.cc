@@ -15,6 +15,7 @@ struct EncodeArgs {
   std::string image;
   std::string out;
   std::string variant;
+  taec_precision precision = TAEC_PRECISION_FP32;
   std::string layout = "nchw";
   std::string dtype = "f32";
 };
@@ -28,6 +29,7 @@ int run_encode(const EncodeArgs& args) {
   const std::vector<int64_t> shape = image.shape();
   taec_plan_options opts;
   taec_plan_options_init(&opts);
+  opts.precision = args.precision;
   opts.image_height = static_cast<int>(shape[2]);
   opts.image_width = static_cast<int>(shape[3]);
   taec::Plan plan(model, opts);  // NCHW in; the latent is transposed below if asked
@@ -64,6 +66,7 @@ Command add_encode_command(CLI::App& app) {
   cmd->add_option("--layout", args->layout, "nchw|nhwc layout of the latent")->check(CLI::IsMember({"nchw", "nhwc"}));
   cmd->add_option("--dtype", args->dtype, "f32|f16 element type of the latent")->check(CLI::IsMember({"f32", "f16"}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
+  add_precision_option(cmd, args->precision);
   return {cmd, [args] { return run_encode(*args); }};
 }
 
