@@ -127,34 +127,38 @@ INSTANTIATE_TEST_SUITE_P(
 
 namespace {
 
-// Winograd F(4x4, 3x3) through each ISA's transforms and conv_row GEMMs against the reference,
-// on a width that leaves a partial tile and a height that leaves a partial tile row.
-TEST(WinogradKernelTest, EveryIsaMatchesReference) {
-  const int cin = 32, cout = 48, h = 7, w = 10, tiles = (w + 3) / 4;
+// Winograd F(4x4, 3x3) and F(6x6, 3x3) through each ISA's transforms and conv_row GEMMs against
+// the reference, on a width that leaves a partial tile and a height that leaves a partial tile row.
+class WinogradKernelTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(WinogradKernelTest, EveryIsaMatchesReference) {
+  const int mt = GetParam(), t = mt + 2, positions = t * t;
+  const int cin = 32, cout = 48, h = 7, w = 10, tiles = (w + mt - 1) / mt;
   std::mt19937 rng(4242);
   auto in = random_vector(static_cast<size_t>(cin) * h * w, rng);
   auto wt = random_vector(static_cast<size_t>(cout) * cin * 9, rng);
   auto bias = random_vector(cout, rng);
   std::vector<float> want(static_cast<size_t>(cout) * h * w);
   taec::conv2d_nchw_f32__reference(in.data(), cin, h, w, wt.data(), bias.data(), cout, 3, 1, 1, want.data());
-  // Zero-padded NHWC rows: one pixel left, four right; rows -1 .. h+4 so every tile row reads 6.
-  const size_t stride = static_cast<size_t>(w + 5) * cin;
-  std::vector<float> padded((h + 6) * stride, 0.0f);
+  // Zero-padded NHWC rows: one pixel left, mt right; rows -1 .. enough for every tile row.
+  const size_t stride = static_cast<size_t>(w + 1 + mt) * cin;
+  std::vector<float> padded((h + 2 * t) * stride, 0.0f);
   for (int c = 0; c < cin; ++c)
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) padded[(y + 1) * stride + (x + 1) * cin + c] = in[(c * h + y) * w + x];
-  const auto u = taec::winograd_kernel_transform(wt.data(), cout, cin);
+  const auto u = taec::winograd_kernel_transform(wt.data(), cout, cin, mt);
+  ASSERT_EQ(static_cast<int>(u.size()), positions);
   for (taec::Isa isa : runnable_isas()) {
     const taec::ConvKernelSet& set = taec::conv_kernels(isa);
     std::vector<std::vector<float>> packed;
     for (const auto& m : u) packed.push_back(taec::pack_conv_weights(set, m.data(), cout, 1, 1, cin));
     std::vector<float> out(static_cast<size_t>(h) * w * cout, NAN);
-    std::vector<float> v(36 * tiles * cin), m(36 * tiles * cout);
-    for (int y0 = 0; y0 < h; y0 += 4) {
-      const float* rows[6];
-      for (int r = 0; r < 6; ++r) rows[r] = padded.data() + (y0 + r) * stride;  // input row y0-1+r, pixel -1
-      set.winograd_input(rows, tiles, cin, v.data(), static_cast<size_t>(tiles) * cin);
-      for (int p = 0; p < 36; ++p) {
+    std::vector<float> v(positions * tiles * cin), m(positions * tiles * cout);
+    for (int y0 = 0; y0 < h; y0 += mt) {
+      const float* rows[8];
+      for (int r = 0; r < t; ++r) rows[r] = padded.data() + (y0 + r) * stride;  // input row y0-1+r, pixel -1
+      set.winograd_for(mt).input(rows, tiles, cin, v.data(), static_cast<size_t>(tiles) * cin);
+      for (int p = 0; p < positions; ++p) {
         taec::ConvRowArgs a{};
         a.rows[0] = v.data() + p * tiles * cin;
         a.kh = a.kw = 1;
@@ -167,17 +171,20 @@ TEST(WinogradKernelTest, EveryIsaMatchesReference) {
         a.pixels = tiles;
         set.conv_row(a);
       }
-      float* out_rows[4];
-      for (int r = 0; r < 4; ++r) out_rows[r] = out.data() + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
-      set.winograd_output(m.data(), static_cast<size_t>(tiles) * cout, tiles, cout, bias.data(), nullptr, out_rows,
-                          std::min(4, h - y0), w, false);
+      float* out_rows[6];
+      for (int r = 0; r < mt; ++r) out_rows[r] = out.data() + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
+      set.winograd_for(mt).output(m.data(), static_cast<size_t>(tiles) * cout, tiles, cout, bias.data(), nullptr,
+                                  out_rows, std::min(mt, h - y0), w, false);
     }
     double worst = 0;
     for (int co = 0; co < cout; ++co)
       for (int p = 0; p < h * w; ++p) worst = std::max(worst, std::fabs(want[co * h * w + p] - double(out[p * cout + co])));
-    // Winograd's transforms add a few rounding steps of magnitude ~|sum| * 1e-7 each.
-    EXPECT_LE(worst, 2e-4) << set.name;
+    // The transforms add rounding steps of magnitude ~|sum| * 1e-7 times their coefficients.
+    EXPECT_LE(worst, mt == 4 ? 2e-4 : 1e-3) << set.name;
+    std::printf("F(%dx%d) %s: max |err| %.2g\n", mt, mt, set.name, worst);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(TileSizes, WinogradKernelTest, ::testing::Values(4, 6));
 
 }  // namespace

@@ -43,7 +43,8 @@ class FastPlan final : public Plan {
     gn_scratch_.assign(scratch_floats ? kStatSegments : 0, std::vector<float>(scratch_floats));
     size_t winograd_floats = 0;
     for (const auto& op : program_.ops) {
-      if (op.winograd) winograd_floats = std::max(winograd_floats, static_cast<size_t>(36) * (kWinogradTiles * (op.cin + op.cout) + 32));
+      const size_t positions = static_cast<size_t>(op.winograd_m + 2) * (op.winograd_m + 2);
+      if (op.winograd) winograd_floats = std::max(winograd_floats, positions * (kWinogradTiles * (op.cin + op.cout) + 32));
     }
     winograd_scratch_.assign(winograd_floats ? pool_.threads() : 0, std::vector<float>(winograd_floats));
     size_t bf16_elems = 0;
@@ -112,15 +113,19 @@ class FastPlan final : public Plan {
     std::memset(p + static_cast<size_t>(d.width) * d.channels, 0, static_cast<size_t>(kRightPadPixels) * d.channels * sizeof(float));
   }
 
-  // Splits each of `rows` rows into column chunks so both threads get work even in a 1-row band.
+  // Splits each of `rows` rows into column chunks: at least two items per thread, and a multiple
+  // of the thread count where the row width allows, so no thread idles through the step's tail.
   int chunks_per_row(int rows, int pixels) const {
-    if (pool_.threads() == 1) return 1;
-    const int want = (2 * pool_.threads() + rows - 1) / rows;
-    return std::clamp(want, 1, std::max(1, pixels / 32));
+    const int threads = pool_.threads();
+    if (threads == 1) return 1;
+    const int max_chunks = std::max(1, pixels / 32);
+    int chunks = 1;
+    while (chunks < max_chunks && (rows * chunks < 2 * threads || (rows * chunks) % threads != 0)) ++chunks;
+    return chunks;
   }
 
-  // The 36 per-position products in fp32, each a 1x1 conv of the transformed tiles.
-  void winograd_products_fp32(const FusedOp& op, int tiles, const float* v, size_t v_stride, float* m,
+  // The per-position products in fp32, each a 1x1 conv of the transformed tiles.
+  void winograd_products_fp32(const FusedOp& op, int positions, int tiles, const float* v, size_t v_stride, float* m,
                               size_t m_stride) const {
     ConvRowArgs a{};
     a.kh = a.kw = 1;
@@ -129,7 +134,7 @@ class FastPlan final : public Plan {
     a.cout = op.cout;
     a.out_px_step = op.cout;
     a.pixels = tiles;
-    for (int p = 0; p < 36; ++p) {
+    for (int p = 0; p < positions; ++p) {
       a.rows[0] = v + p * v_stride;
       a.weights = op.weights[p].data();
       a.out = m + p * m_stride;
@@ -137,44 +142,52 @@ class FastPlan final : public Plan {
     }
   }
 
-  // One step of a Winograd conv: items are (4-row tile row, chunk of kWinogradTiles tiles); each
-  // transforms its input tiles, runs the 36 per-position GEMMs as 1x1 convs, and transforms back.
+  // One step of a Winograd conv: items are (M-row tile row, chunk of kWinogradTiles tiles); each
+  // transforms its input tiles, runs the (M+2)^2 per-position GEMMs, and transforms back.
   void run_winograd_step(const FusedOp& op, const Step& s) {
-    const int tiles_x = (op.out_width + 3) / 4;
-    const int chunks = (tiles_x + kWinogradTiles - 1) / kWinogradTiles;
-    const int tile_rows = (s.row_end - s.row_begin + 3) / 4;
+    const int mt = op.winograd_m, t = mt + 2, positions = t * t;
+    const int tiles_x = (op.out_width + mt - 1) / mt;
+    const int tile_rows = (s.row_end - s.row_begin + mt - 1) / mt;
+    // At most kWinogradTiles per item, and enough items that every thread gets an equal share
+    // (a 3-item step on 2 threads idles one for a third of it). Grouping does not change a bit.
+    const int threads = pool_.threads();
+    int chunks = (tiles_x + kWinogradTiles - 1) / kWinogradTiles;
+    while (threads > 1 && chunks < tiles_x && (tile_rows * chunks < 2 * threads || (tile_rows * chunks) % threads != 0)) ++chunks;
+    const int per_chunk = (tiles_x + chunks - 1) / chunks;
+    const auto& fns = kernels_.winograd_for(mt);
     auto item = [&](size_t i, int thread) {
-      const int y0 = s.row_begin + 4 * (static_cast<int>(i) / chunks);
-      const int t0 = (static_cast<int>(i) % chunks) * kWinogradTiles;
-      const int tiles = std::min(kWinogradTiles, tiles_x - t0);
-      // Position planes a cache line apart from a power of two, so the 36 streams of the
-      // transforms do not all land in the same L1 sets.
+      const int y0 = s.row_begin + mt * (static_cast<int>(i) / chunks);
+      const int t0 = (static_cast<int>(i) % chunks) * per_chunk;
+      const int tiles = std::min(per_chunk, tiles_x - t0);
+      if (tiles <= 0) return;
+      // Position planes a cache line apart from a power of two, so the transforms' streams do
+      // not all land in the same L1 sets.
       const size_t v_stride = static_cast<size_t>(tiles) * op.cin + 16, m_stride = static_cast<size_t>(tiles) * op.cout + 16;
       float* v = winograd_scratch_[thread].data();
-      float* m = v + 36 * v_stride;
-      const float* in_rows[6];
-      for (int r = 0; r < 6; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(4 * t0 - 1) * op.cin;
+      float* m = v + positions * v_stride;
+      const float* in_rows[8];
+      for (int r = 0; r < t; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(mt * t0 - 1) * op.cin;
       if (op.bf16) {
         uint16_t* v16 = winograd_bf16_scratch_[thread].data();
         bf16_->winograd_input(in_rows, tiles, op.cin, v16, v_stride);
-        for (int p = 0; p < 36; ++p) {
+        for (int p = 0; p < positions; ++p) {
           bf16_->gemm({v16 + p * v_stride, static_cast<size_t>(op.cin), op.weights_bf16[p].data(), m + p * m_stride,
                        static_cast<size_t>(op.cout), tiles, op.cout, op.cin});
         }
       } else {
-        kernels_.winograd_input(in_rows, tiles, op.cin, v, v_stride);
-        winograd_products_fp32(op, tiles, v, v_stride, m, m_stride);
+        fns.input(in_rows, tiles, op.cin, v, v_stride);
+        winograd_products_fp32(op, positions, tiles, v, v_stride, m, m_stride);
       }
-      const int rows_valid = std::min(4, s.row_end - y0);
-      float* out_rows[4];
-      const float* res_rows[4];
-      for (int r = 0; r < 4; ++r) {
+      const int rows_valid = std::min(mt, s.row_end - y0);
+      float* out_rows[6];
+      const float* res_rows[6];
+      for (int r = 0; r < mt; ++r) {
         const int y = std::min(y0 + r, s.row_end - 1);  // rows past the band are not written
-        out_rows[r] = row(op.output, y) + static_cast<size_t>(4 * t0) * op.cout;
-        res_rows[r] = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(4 * t0) * op.cout : nullptr;
+        out_rows[r] = row(op.output, y) + static_cast<size_t>(mt * t0) * op.cout;
+        res_rows[r] = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(mt * t0) * op.cout : nullptr;
       }
-      kernels_.winograd_output(m, m_stride, tiles, op.cout, op.bias.empty() ? nullptr : op.bias.data(),
-                               op.residual >= 0 ? res_rows : nullptr, out_rows, rows_valid, op.out_width - 4 * t0, op.relu);
+      fns.output(m, m_stride, tiles, op.cout, op.bias.empty() ? nullptr : op.bias.data(),
+                 op.residual >= 0 ? res_rows : nullptr, out_rows, rows_valid, op.out_width - mt * t0, op.relu);
     };
     pool_.parallel_for(static_cast<size_t>(tile_rows) * chunks, item);
     for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
@@ -374,10 +387,10 @@ class FastPlan final : public Plan {
   std::string isa_note_;
   std::unique_ptr<float, FreeDeleter> arena_;
   static constexpr int kStatSegments = 8;
-  // Tiles per Winograd work item: its transformed input and products (36 x tiles x 64 floats
-  // each, 295 KB) stay in L2.
+  // Tiles per Winograd work item: its transformed input and products ((M+2)^2 x tiles x 64
+  // floats each, 295 KB for F(4x4), 524 KB for F(6x6)) stay in L2.
   static constexpr int kWinogradTiles = 32;
-  std::vector<std::vector<float>> winograd_scratch_;  // per thread: [36][tiles][cin] then [36][tiles][cout]
+  std::vector<std::vector<float>> winograd_scratch_;  // per thread: [positions][tiles][cin], then [..][cout]
   std::vector<std::vector<uint16_t>> winograd_bf16_scratch_;  // per thread: [36][tiles][cin] in bf16
   std::vector<std::vector<float>> scale_shift_;
   std::vector<std::vector<float>> gn_scratch_;    // [segment][width * channels]

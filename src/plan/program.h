@@ -2,7 +2,7 @@
 // schedule that runs them in bands with bounded memory.
 //
 // Tensors are NHWC with zero padding pixels in every row: one on the left, kRightPadPixels on the
-// right (a Winograd tile may read up to three pixels past the last one). A tensor holds
+// right (a Winograd F(6x6) tile may read up to six pixels past the last one). A tensor holds
 // `capacity` rows as a ring (row r lives in slot r % capacity); a tensor that something needs
 // whole (GroupNorm statistics) gets capacity == height. Capacities and arena offsets are decided
 // at compile time by simulating the schedule, so run() allocates nothing.
@@ -19,7 +19,7 @@
 
 namespace taec {
 
-constexpr int kRightPadPixels = 4;
+constexpr int kRightPadPixels = 6;
 
 struct TensorDesc {
   int channels = 0, height = 0, width = 0;
@@ -54,10 +54,11 @@ struct FusedOp {
   // conv / up2x_conv
   int kernel = 0, stride = 1, pad = 0, cin = 0, cout = 0;
   bool relu = false;
-  bool winograd = false;  // 3x3 stride 1 as Winograd F(4x4, 3x3): weights are 36 1x1 matrices
+  bool winograd = false;  // 3x3 stride 1 as Winograd F(MxM, 3x3): weights are (M+2)^2 1x1 matrices
+  int winograd_m = 0;     // output tile size M: 6 in fp32, 4 for bf16 products
   bool bf16 = false;      // Winograd products in bf16: weights_bf16 holds the 36 packed matrices
   std::vector<std::vector<uint16_t>> weights_bf16;
-  // Packed: conv: one; up2x_conv: one 2x2 kernel per output phase (dy*2+dx); winograd: 36.
+  // Packed: conv: one; up2x_conv: one 2x2 kernel per output phase (dy*2+dx); winograd: (M+2)^2.
   std::vector<std::vector<float>> weights;
   std::vector<float> bias;
   // group_norm_relu. When the normalized tensor comes from a conv (the pool branch's 1x1), the

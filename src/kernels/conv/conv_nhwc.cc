@@ -25,20 +25,31 @@ std::vector<float> pack_conv_weights(const ConvKernelSet& set, const float* ohwi
   return packed;
 }
 
-std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin) {
-  static const double kG[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                  {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-  std::vector<std::vector<float>> u(36, std::vector<float>(static_cast<size_t>(cout) * cin));
+std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin, int m) {
+  // G for the interpolation points of winograd_impl.h, row order matching B^T and A^T there.
+  static const double kG4[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  static const double kG6[8][3] = {{1, 0, 0},
+                                   {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+                                   {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+                                   {1.0 / 90, 1.0 / 45, 2.0 / 45},
+                                   {1.0 / 90, -1.0 / 45, 2.0 / 45},
+                                   {32.0 / 45, 16.0 / 45, 8.0 / 45},
+                                   {32.0 / 45, -16.0 / 45, 8.0 / 45},
+                                   {0, 0, 1}};
+  const int t = m + 2;
+  auto g_at = [&](int r, int k) { return m == 6 ? kG6[r][k] : kG4[r][k]; };
+  std::vector<std::vector<float>> u(t * t, std::vector<float>(static_cast<size_t>(cout) * cin));
   for (int o = 0; o < cout; ++o) {
     for (int i = 0; i < cin; ++i) {
       const float* g = oihw + (static_cast<size_t>(o) * cin + i) * 9;
-      double gg[6][3];  // G g
-      for (int r = 0; r < 6; ++r)
-        for (int k = 0; k < 3; ++k) gg[r][k] = kG[r][0] * g[k] + kG[r][1] * g[3 + k] + kG[r][2] * g[6 + k];
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 6; ++c)  // (G g) G^T
-          u[r * 6 + c][static_cast<size_t>(o) * cin + i] =
-              static_cast<float>(gg[r][0] * kG[c][0] + gg[r][1] * kG[c][1] + gg[r][2] * kG[c][2]);
+      double gg[8][3];  // G g
+      for (int r = 0; r < t; ++r)
+        for (int k = 0; k < 3; ++k) gg[r][k] = g_at(r, 0) * g[k] + g_at(r, 1) * g[3 + k] + g_at(r, 2) * g[6 + k];
+      for (int r = 0; r < t; ++r)
+        for (int c = 0; c < t; ++c)  // (G g) G^T
+          u[r * t + c][static_cast<size_t>(o) * cin + i] =
+              static_cast<float>(gg[r][0] * g_at(c, 0) + gg[r][1] * g_at(c, 1) + gg[r][2] * g_at(c, 2));
     }
   }
   return u;

@@ -40,16 +40,20 @@ struct ConvKernelSet {
   int cout_block;  // output channels per packed block (the kernel's register tile width)
   int lanes;       // floats per vector
   void (*conv_row)(const ConvRowArgs& args);
-  // Winograd F(4x4, 3x3) transforms (see winograd_impl.h); channels a multiple of `lanes`.
-  void (*winograd_input)(const float* const rows[6], int tiles, int channels, float* v, size_t v_pos_stride);
-  void (*winograd_output)(const float* m, size_t m_pos_stride, int tiles, int channels, const float* bias,
-                          const float* const res_rows[4], float* const out_rows[4], int rows_valid, int cols_valid,
-                          bool relu);
+  // Winograd transforms (see winograd_impl.h), [0]: F(4x4, 3x3), [1]: F(6x6, 3x3); channels a
+  // multiple of `lanes`; rows holds M + 2 input rows.
+  struct WinogradFns {
+    void (*input)(const float* const rows[], int tiles, int channels, float* v, size_t v_pos_stride);
+    void (*output)(const float* m, size_t m_pos_stride, int tiles, int channels, const float* bias,
+                   const float* const res_rows[], float* const out_rows[], int rows_valid, int cols_valid, bool relu);
+  };
+  WinogradFns winograd[2];
+  const WinogradFns& winograd_for(int m) const { return winograd[m == 6 ? 1 : 0]; }
 };
 
-// Winograd F(4x4, 3x3) kernel transform: [cout][cin][3][3] (OIHW) -> 36 matrices [cout][cin]
-// (OHWI with a 1x1 kernel), one per tile position, computed in double.
-std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin);
+// Winograd F(MxM, 3x3) kernel transform (M = 4 or 6): [cout][cin][3][3] (OIHW) -> (M+2)^2
+// matrices [cout][cin] (OHWI with a 1x1 kernel), one per tile position, computed in double.
+std::vector<std::vector<float>> winograd_kernel_transform(const float* oihw, int cout, int cin, int m);
 
 // Output channels per packed block: the widest multiple of `lanes` up to `max_block` that divides
 // cout, or 0 when none does (then weights stay OHWI and the kernel vectorizes over cin).

@@ -16,6 +16,7 @@ constexpr int kCoutBlock = 16;
 
 }  // namespace
 
-const ConvKernelSet kConvKernels = {Isa::avx2, "conv_nhwc_f32__avx2", kCoutBlock, V::lanes, conv_row, winograd_input, winograd_output};
+const ConvKernelSet kConvKernels = {Isa::avx2, "conv_nhwc_f32__avx2", kCoutBlock, V::lanes, conv_row,
+                                   {{winograd_input<4>, winograd_output<4>}, {winograd_input<6>, winograd_output<6>}}};
 
 }  // namespace taec::avx2

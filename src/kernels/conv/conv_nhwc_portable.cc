@@ -14,6 +14,7 @@ constexpr int kCoutBlock = 4;
 
 }  // namespace
 
-const ConvKernelSet kConvKernels = {Isa::reference, "conv_nhwc_f32__portable", kCoutBlock, V::lanes, conv_row, winograd_input, winograd_output};
+const ConvKernelSet kConvKernels = {Isa::reference, "conv_nhwc_f32__portable", kCoutBlock, V::lanes, conv_row,
+                                   {{winograd_input<4>, winograd_output<4>}, {winograd_input<6>, winograd_output<6>}}};
 
 }  // namespace taec::portable

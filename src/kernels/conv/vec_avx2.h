@@ -12,6 +12,7 @@ struct V {
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static T neg(T x) { return _mm256_sub_ps(_mm256_setzero_ps(), x); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static T max0(T x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }  // NaN in x propagates
   static float hsum(T v) {

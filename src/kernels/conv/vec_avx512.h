@@ -12,6 +12,7 @@ struct V {
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static T neg(T x) { return _mm512_sub_ps(_mm512_setzero_ps(), x); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
   // max(x, 0) returns x when x is NaN? _mm512_max_ps returns the second operand on NaN: keep x.
   static T max0(T x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }

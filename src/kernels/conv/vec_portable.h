@@ -11,6 +11,7 @@ struct V {
   static T fma(T a, T b, T c) { return a * b + c; }
   static T sub(T a, T b) { return a - b; }
   static T neg(T x) { return -x; }
+  static T mul(T a, T b) { return a * b; }
   static T add(T a, T b) { return a + b; }
   static T max0(T x) { return x < 0.0f ? 0.0f : x; }  // NaN propagates
   static float hsum(T v) { return v; }

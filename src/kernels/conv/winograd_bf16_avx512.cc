@@ -19,23 +19,11 @@ void store_bf16(uint16_t* p, __m512 v) {
   std::memcpy(p, &h, sizeof h);
 }
 
+// F(4x4, 3x3) only: its small interpolation points keep bf16 rounding in check.
 void winograd_input_bf16(const float* const rows[6], int tiles, int channels, uint16_t* v, size_t v_pos_stride) {
-  for (int t = 0; t < tiles; ++t) {
-    for (int c = 0; c < channels; c += V::lanes) {
-      V::T tmp[6][6];
-      for (int k = 0; k < 6; ++k) {
-        V::T col[6], out[6];
-        for (int r = 0; r < 6; ++r) col[r] = V::load(rows[r] + static_cast<size_t>(4 * t + k) * channels + c);
-        winograd_bt6(col, out);
-        for (int r = 0; r < 6; ++r) tmp[r][k] = out[r];
-      }
-      for (int r = 0; r < 6; ++r) {
-        V::T out[6];
-        winograd_bt6(tmp[r], out);
-        for (int k = 0; k < 6; ++k) store_bf16(v + (r * 6 + k) * v_pos_stride + static_cast<size_t>(t) * channels + c, out[k]);
-      }
-    }
-  }
+  winograd_input_tiles<4>(rows, tiles, channels, [&](int p, int t, int c, V::T x) {
+    store_bf16(v + p * v_pos_stride + static_cast<size_t>(t) * channels + c, x);
+  });
 }
 
 template <int NPX, int NV>
