@@ -49,6 +49,13 @@ void add_precision_option(CLI::App* cmd, taec_precision& precision) {
           {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"reference", TAEC_PRECISION_REFERENCE}}));
 }
 
+void print_plan_choice(const taec::Plan& plan) {
+  const taec_plan_stats s = plan.stats();
+  std::fprintf(stderr, "plan: %s engine, %s (%s), kernels %s, %d threads, %zu steps, arena %.1f MiB, weights %.1f MiB\n",
+               s.engine, s.isa, s.isa_note[0] ? s.isa_note : "fixed", s.kernel, s.threads, s.steps,
+               s.arena_bytes / 1048576.0, s.weight_bytes / 1048576.0);
+}
+
 taec_load_options load_options(const std::string& variant, taec_role role) {
   taec_load_options options;
   taec_load_options_init(&options);

@@ -34,6 +34,9 @@ std::string batch_path(const std::string& path, int64_t index, int64_t batch);
 // --precision fp32|bf16|reference.
 void add_precision_option(CLI::App* cmd, taec_precision& precision);
 
+// Prints the plan's compile-time choices (engine, ISA and why, kernels, memory) to stderr.
+void print_plan_choice(const taec::Plan& plan);
+
 taec_load_options load_options(const std::string& variant, taec_role role);
 
 }  // namespace taec_cli

@@ -20,6 +20,7 @@ struct DecodeArgs {
   LayoutChoice layout = LayoutChoice::automatic;
   std::string npy_dtype = "f32";
   bool allow_nonfinite = false;
+  bool verbose = false;
 };
 
 int run_decode(const DecodeArgs& args) {
@@ -60,6 +61,7 @@ int run_decode(const DecodeArgs& args) {
   opts.nonfinite = args.allow_nonfinite ? TAEC_NONFINITE_PROPAGATE : TAEC_NONFINITE_REJECT;
   taec::Plan plan(model, opts);
   const taec_plan_io io = plan.io();
+  if (args.verbose) print_plan_choice(plan);
 
   std::vector<float> images(io.output_elems * batch);
   for (int64_t n = 0; n < batch; ++n) {
@@ -101,6 +103,7 @@ Command add_decode_command(CLI::App& app) {
           {"auto", LayoutChoice::automatic}, {"nchw", LayoutChoice::nchw}, {"nhwc", LayoutChoice::nhwc}}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   add_precision_option(cmd, args->precision);
+  cmd->add_flag("-v,--verbose", args->verbose, "Say which engine, ISA and kernels the plan chose, and why");
   cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
                 "Decode latents holding NaN/Inf anyway (default: refuse them; Inf clamps to +-3, NaN stays NaN)");
   return {cmd, [args] { return run_decode(*args); }};
