@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs taec's build and test dependencies from Debian (bookworm) packages. Idempotent: runs
-# apt only when something is missing.
+# apt only when something is missing. Extra package names given as arguments are added (CI adds
+# the sanitizer and fuzzing toolchain).
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
@@ -10,6 +11,7 @@ packages=(
   libcli11-dev        # the CLI
   libssl-dev          # SHA-256
   libgtest-dev libgmock-dev
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do

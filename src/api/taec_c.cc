@@ -1,6 +1,7 @@
 // The C ABI: converts between opaque handles / C structs and the internal C++ types, and turns
 // every Status into a taec_status plus a thread-local message. No exception crosses this file.
 #include <cstdlib>
+#include <initializer_list>
 #include <cstring>
 #include <new>
 #include <string>
@@ -44,6 +45,25 @@ taec_status guarded(F&& body) {
   } catch (const std::exception& e) {
     return report(taec::Status(taec::Code::internal, std::string("internal error: ") + e.what()));
   }
+}
+
+// A C caller may store any int in an enum field; loading an out-of-range value as the C++ enum
+// type is undefined behaviour, so fields are validated through their integer representation.
+template <typename E>
+int raw(const E& value) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &value, sizeof v);
+  return v;
+}
+
+template <typename E>
+bool one_of(const E& value, std::initializer_list<int> allowed) {
+  const int v = raw(value);
+  for (int a : allowed) {
+    if (v == a) return true;
+  }
+  return false;
 }
 
 taec_status make_array(const std::vector<int64_t>& shape, const std::vector<float>& data, taec_array** out) {
@@ -100,7 +120,7 @@ taec_status taec_model_load(const char* path, const taec_load_options* options, 
     taec::LoadRequest request;
     if (options) {
       request.variant = options->variant ? options->variant : "";
-      if (options->role < TAEC_ROLE_ANY || options->role > TAEC_ROLE_ENCODER) return invalid("invalid role");
+      if (!one_of(options->role, {TAEC_ROLE_ANY, TAEC_ROLE_DECODER, TAEC_ROLE_ENCODER})) return invalid("invalid role");
       request.role = options->role;
     }
     auto model = taec::load_model(path, request);
@@ -157,14 +177,13 @@ void taec_plan_options_init(taec_plan_options* options) {
 taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* options, taec_plan** out) {
   if (model == nullptr || options == nullptr || out == nullptr) return invalid("taec_plan_compile: NULL argument");
   *out = nullptr;
-  if (options->layout != TAEC_LAYOUT_NCHW && options->layout != TAEC_LAYOUT_NHWC) return invalid("invalid layout");
-  if (options->io_dtype != TAEC_DTYPE_F32 && options->io_dtype != TAEC_DTYPE_F16) return invalid("invalid io_dtype");
-  if (options->precision != TAEC_PRECISION_REFERENCE && options->precision != TAEC_PRECISION_FP32 &&
-      options->precision != TAEC_PRECISION_BF16) {
+  if (!one_of(options->layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("invalid layout");
+  if (!one_of(options->io_dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("invalid io_dtype");
+  if (!one_of(options->precision, {TAEC_PRECISION_REFERENCE, TAEC_PRECISION_FP32, TAEC_PRECISION_BF16})) {
     return invalid("invalid precision");
   }
-  if (options->memory != TAEC_MEMORY_BANDED && options->memory != TAEC_MEMORY_WHOLE) return invalid("invalid memory mode");
-  if (options->nonfinite != TAEC_NONFINITE_REJECT && options->nonfinite != TAEC_NONFINITE_PROPAGATE) {
+  if (!one_of(options->memory, {TAEC_MEMORY_BANDED, TAEC_MEMORY_WHOLE})) return invalid("invalid memory mode");
+  if (!one_of(options->nonfinite, {TAEC_NONFINITE_REJECT, TAEC_NONFINITE_PROPAGATE})) {
     return invalid("invalid nonfinite policy");
   }
   return guarded([&] {
@@ -242,6 +261,7 @@ taec_status taec_npy_load(const char* path, taec_array** out) {
 taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape, taec_dtype dtype) {
   if (path == nullptr || data == nullptr || (rank > 0 && shape == nullptr)) return invalid("taec_npy_save: NULL argument");
   if (rank < 0 || rank > 8) return invalid("taec_npy_save: rank must be 0..8");
+  if (!one_of(dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("taec_npy_save: invalid dtype");
   return guarded([&] {
     std::vector<int64_t> dims(shape, shape + rank);
     for (int64_t d : dims) {
@@ -264,6 +284,7 @@ taec_status taec_image_load(const char* path, taec_array** out) {
 taec_status taec_image_save_png(const char* path, const float* data, int height, int width, taec_layout layout) {
   if (path == nullptr || data == nullptr) return invalid("taec_image_save_png: NULL argument");
   if (height <= 0 || width <= 0 || height > 65535 || width > 65535) return invalid("taec_image_save_png: bad size");
+  if (!one_of(layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_image_save_png: invalid layout");
   return guarded([&] {
     const size_t plane = static_cast<size_t>(height) * width;
     std::vector<float> hwc(plane * 3);
@@ -282,6 +303,7 @@ void taec_array_free(taec_array* array) {
 
 taec_status taec_resolve_weights(const char* name_or_path, taec_role role, char* buf, size_t buf_size) {
   if (name_or_path == nullptr || buf == nullptr || buf_size == 0) return invalid("taec_resolve_weights: NULL argument");
+  if (!one_of(role, {TAEC_ROLE_ANY, TAEC_ROLE_DECODER, TAEC_ROLE_ENCODER})) return invalid("taec_resolve_weights: invalid role");
   return guarded([&] {
     auto path = taec::resolve_weights(name_or_path, role);
     if (!path.ok()) return report(path.status());

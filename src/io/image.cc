@@ -30,6 +30,10 @@ void append_bytes(void* context, void* data, int size) {
 
 Result<RgbImage> read_image(const std::string& path) {
   TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path, kMaxImageFileBytes));
+  return decode_image(path, bytes);
+}
+
+Result<RgbImage> decode_image(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) return Status(Code::format, path + ": image file too large");
   int w = 0, h = 0, channels = 0;
   const int size = static_cast<int>(bytes.size());

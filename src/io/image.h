@@ -16,6 +16,8 @@ struct RgbImage {
 
 // Formats from content. Images over 16384 px on a side or 256 MP are refused before decoding.
 Result<RgbImage> read_image(const std::string& path);
+// The same from bytes in memory; `path` only names the source in messages.
+Result<RgbImage> decode_image(const std::string& path, const std::vector<uint8_t>& bytes);
 
 // hwc: [height, width, 3] floats; clamped to [0,1] and rounded to 8 bits.
 Status write_png_hwc(const std::string& path, const float* hwc, int height, int width);
