@@ -33,6 +33,34 @@ std::vector<taec::Isa> runnable_isas() {
   return isas;
 }
 
+// NCHW [cin, h, w] -> NHWC rows with one zero pixel left and `right_pad` right, row 0 being the
+// zero row above the image and `rows` rows in all (zero below the image).
+std::vector<float> padded_nhwc_rows(const std::vector<float>& in_nchw, int cin, int h, int w, int right_pad, int rows,
+                                    size_t* row_stride) {
+  *row_stride = static_cast<size_t>(w + 1 + right_pad) * cin;
+  std::vector<float> padded(rows * *row_stride, 0.0f);
+  for (int c = 0; c < cin; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) padded[(y + 1) * *row_stride + (x + 1) * cin + c] = in_nchw[(c * h + y) * w + x];
+  return padded;
+}
+
+// out [pixels][cout] = in [pixels][cin] x weights (packed 1x1), through a kernel set's conv_row.
+void gemm_1x1(const taec::ConvKernelSet& set, const float* in, const float* packed, float* out, int pixels, int cin,
+              int cout) {
+  taec::ConvRowArgs a{};
+  a.rows[0] = in;
+  a.kh = a.kw = 1;
+  a.in_px_step = a.tap_step = cin;
+  a.cin = cin;
+  a.cout = cout;
+  a.weights = packed;
+  a.out = out;
+  a.out_px_step = cout;
+  a.pixels = pixels;
+  set.conv_row(a);
+}
+
 // Runs a conv through a kernel set one output row at a time, on zero-padded NHWC rows.
 std::vector<float> run_rows(const taec::ConvKernelSet& set, const Case& c, const std::vector<float>& in_nchw,
                             const std::vector<float>& w_oihw, const std::vector<float>& bias,
@@ -142,12 +170,8 @@ TEST_P(WinogradKernelTest, EveryIsaMatchesReference) {
   auto bias = random_vector(cout, rng);
   std::vector<float> want(static_cast<size_t>(cout) * h * w);
   taec::conv2d_nchw_f32__reference(in.data(), cin, h, w, wt.data(), bias.data(), cout, 3, 1, 1, want.data());
-  // Zero-padded NHWC rows: one pixel left, mt right; rows -1 .. enough for every tile row.
-  const size_t stride = static_cast<size_t>(w + 1 + mt) * cin;
-  std::vector<float> padded((h + 2 * t) * stride, 0.0f);
-  for (int c = 0; c < cin; ++c)
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) padded[(y + 1) * stride + (x + 1) * cin + c] = in[(c * h + y) * w + x];
+  size_t stride = 0;  // enough zero rows below for every tile row
+  const std::vector<float> padded = padded_nhwc_rows(in, cin, h, w, mt, h + 2 * t, &stride);
   const auto u = taec::winograd_kernel_transform(wt.data(), cout, cin, mt);
   ASSERT_EQ(static_cast<int>(u.size()), positions);
   for (taec::Isa isa : runnable_isas()) {
@@ -161,17 +185,7 @@ TEST_P(WinogradKernelTest, EveryIsaMatchesReference) {
       for (int r = 0; r < t; ++r) rows[r] = padded.data() + (y0 + r) * stride;  // input row y0-1+r, pixel -1
       set.winograd_for(mt).input(rows, tiles, cin, v.data(), static_cast<size_t>(tiles) * cin);
       for (int p = 0; p < positions; ++p) {
-        taec::ConvRowArgs a{};
-        a.rows[0] = v.data() + p * tiles * cin;
-        a.kh = a.kw = 1;
-        a.in_px_step = a.tap_step = cin;
-        a.cin = cin;
-        a.cout = cout;
-        a.weights = packed[p].data();
-        a.out = m.data() + p * tiles * cout;
-        a.out_px_step = cout;
-        a.pixels = tiles;
-        set.conv_row(a);
+        gemm_1x1(set, v.data() + p * tiles * cin, packed[p].data(), m.data() + p * tiles * cout, tiles, cin, cout);
       }
       float* out_rows[6];
       for (int r = 0; r < mt; ++r) out_rows[r] = out.data() + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
@@ -206,11 +220,8 @@ TEST(WinogradBf16KernelTest, MatchesFp32EmulationOfBf16Rounding) {
   auto in = random_vector(static_cast<size_t>(cin) * h * w, rng);
   auto wt = random_vector(static_cast<size_t>(cout) * cin * 9, rng);
   auto bias = random_vector(cout, rng);
-  const size_t stride = static_cast<size_t>(w + 1 + 4) * cin;
-  std::vector<float> padded((h + 12) * stride, 0.0f);
-  for (int c = 0; c < cin; ++c)
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) padded[(y + 1) * stride + (x + 1) * cin + c] = in[(c * h + y) * w + x];
+  size_t stride = 0;
+  const std::vector<float> padded = padded_nhwc_rows(in, cin, h, w, 4, h + 12, &stride);
   auto round_bf16 = [](float x) { return taec::bf16_to_float(taec::float_to_bf16(x)); };
   std::vector<std::vector<uint16_t>> packed16;
   std::vector<std::vector<float>> packed32;
@@ -234,17 +245,7 @@ TEST(WinogradBf16KernelTest, MatchesFp32EmulationOfBf16Rounding) {
       for (int p = 0; p < 36; ++p) {
         float* out = m.data() + p * tiles * cout;
         if (emulate) {
-          taec::ConvRowArgs a{};
-          a.rows[0] = v32.data() + p * tiles * cin;
-          a.kh = a.kw = 1;
-          a.in_px_step = a.tap_step = cin;
-          a.cin = cin;
-          a.cout = cout;
-          a.weights = packed32[p].data();
-          a.out = out;
-          a.out_px_step = cout;
-          a.pixels = tiles;
-          fp32.conv_row(a);
+          gemm_1x1(fp32, v32.data() + p * tiles * cin, packed32[p].data(), out, tiles, cin, cout);
         } else {
           bf16->gemm({v16.data() + p * tiles * cin, static_cast<size_t>(cin), packed16[p].data(), out,
                       static_cast<size_t>(cout), tiles, cout, cin});
