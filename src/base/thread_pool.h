@@ -46,7 +46,7 @@ class ThreadPool {
   size_t tasks_ = 0;
   Task fn_ = nullptr;
   void* context_ = nullptr;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};  // read by spinning workers without the lock
 };
 
 }  // namespace taec
