@@ -17,30 +17,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct CliResult {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-CliResult run_cli(const std::string& args) {
-  static int counter = 0;
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("taec_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
-  const std::string cmd = std::string(TAEC_TEST_CLI) + " " + args + " >" + dir + "/out 2>" + dir + "/err";
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir + "/out"), slurp(dir + "/err")};
-  std::filesystem::remove_all(dir);
-  return result;
-}
+using taec_test::CliResult;
+using taec_test::quote;
+using taec_test::run_cli;
 
 std::string golden(const std::string& model, const std::string& file) {
   return taec_test::golden_dir() + "/" + model + "/" + file;

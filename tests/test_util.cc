@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -61,6 +62,25 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+CliResult run_cli(const std::string& args) {
+  static int counter = 0;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("taec_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::create_directories(dir);
+  const std::string cmd = std::string(TAEC_TEST_CLI) + " " + args + " >" + (dir / "out").string() + " 2>" +
+                          (dir / "err").string();
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+  std::filesystem::remove_all(dir);
+  return result;
 }
 
 float max_abs_diff(const float* a, const float* b, size_t n) {

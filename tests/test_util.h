@@ -36,4 +36,12 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 float max_abs_diff(const float* a, const float* b, size_t n);
 
+// Runs the built taec CLI with `args` (a shell fragment), capturing exit code, stdout, stderr.
+struct CliResult {
+  int exit_code;
+  std::string out, err;
+};
+CliResult run_cli(const std::string& args);
+std::string quote(const std::string& s);  // single-quoted for the shell
+
 }  // namespace taec_test

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Writes tests/corpus/bad/: small hostile or broken inputs for every file taec reads, and
+EXPECT.tsv (file, command, a substring the error message must contain). Standard library only;
+rerun to regenerate (output is deterministic). bad_corpus_test feeds each file to the CLI and
+requires exit code 2 with that message."""
+import json
+import os
+import struct
+import zipfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "bad")
+rows = []
+
+
+def put(name, data, command, expect):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+    rows.append((name, command, expect))
+
+
+def pickle_state_dict(global_module="collections", global_name="OrderedDict", extra=b""):
+    """A protocol-2 pickle of an empty OrderedDict built through GLOBAL module.name, plus extra ops."""
+    return (b"\x80\x02c" + global_module.encode() + b"\n" + global_name.encode() + b"\n)R" + extra + b".")
+
+
+def pth(records):
+    """A PyTorch-style zip (stored records under one top folder) as bytes."""
+    path = os.path.join(OUT, ".tmp.zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, data, *method in records:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data,
+                       compress_type=method[0] if method else zipfile.ZIP_STORED)
+    with open(path, "rb") as f:
+        data = f.read()
+    os.remove(path)
+    return data
+
+
+def safetensors(header, data=b"", header_len=None):
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text) if header_len is None else header_len) + text + data
+
+
+def npy(descr, shape, payload, fortran=False):
+    header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+
+
+def png(width, height, body=None):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = body if body is not None else zlib.compress(b"\x00" + b"\x80" * 3 * max(width, 1))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        os.remove(os.path.join(OUT, f))
+    # --- checkpoints (taec info) -------------------------------------------------------------
+    put("ckpt_empty.bad", b"", "info", "not a checkpoint")
+    put("ckpt_text.bad", b"this is not a model\n" * 4, "info", "not a checkpoint")
+    put("ckpt_gif_magic.bad", b"GIF89a" + b"\0" * 64, "info", "not a checkpoint")
+    put("ckpt_legacy_pickle.bad", b"\x80\x02\x8a\x0a" + b"\0" * 32, "info", "legacy")
+    put("pth_os_system.bad", pth([("m/data.pkl", pickle_state_dict("os", "system"))]), "info", "os.system")
+    put("pth_builtins_eval.bad", pth([("m/data.pkl", pickle_state_dict("builtins", "eval"))]), "info", "builtins.eval")
+    put("pth_subprocess_stack_global.bad",
+        pth([("m/data.pkl", b"\x80\x04\x8c\x0asubprocess\x8c\x05Popen\x93)R.")]), "info", "subprocess.Popen")
+    put("pth_inst_opcode.bad", pth([("m/data.pkl", b"\x80\x02(iposix\nsystem\n.")]), "info", "opcode 0x69")
+    put("pth_no_data_pkl.bad", pth([("m/version", b"3\n")]), "info", "no m/data.pkl")
+    put("pth_big_endian.bad", pth([("m/data.pkl", pickle_state_dict()), ("m/byteorder", b"big")]), "info", "byteorder")
+    put("pth_truncated_pickle.bad", pth([("m/data.pkl", pickle_state_dict()[:-4])]), "info", "truncated")
+    put("pth_zip_bomb.bad", pth([("m/data.pkl", b"\0" * (16 << 20), zipfile.ZIP_DEFLATED)]), "info", "zip bomb")
+    whole = pth([("m/data.pkl", pickle_state_dict()), ("m/version", b"3\n")])
+    put("pth_truncated_zip.bad", whole[: len(whole) // 2], "info", "zip")
+    put("st_header_past_end.bad", safetensors({"a": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}},
+                                             header_len=1 << 20), "info", "past the end")
+    put("st_header_huge.bad", struct.pack("<Q", 1 << 40) + b"{" + b" " * 64, "info", "100 MB")
+    put("st_not_json.bad", struct.pack("<Q", 8) + b"{nojson!", "info", "not valid JSON")
+    put("st_offsets_out_of_range.bad",
+        safetensors({"t": {"dtype": "F32", "shape": [4], "data_offsets": [0, 1 << 30]}}, b"\0" * 16), "info",
+        "outside")
+    put("st_overlapping.bad",
+        safetensors({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                     "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 16), "info", "overlap")
+    put("st_size_mismatch.bad", safetensors({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8),
+        "info", "need 12")
+    put("st_unknown_dtype.bad", safetensors({"t": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8),
+        "info", "I64")
+    put("st_gigantic_shape.bad",
+        safetensors({"t": {"dtype": "F32", "shape": [1 << 20, 1 << 20], "data_offsets": [0, 8]}}, b"\0" * 8), "info",
+        "2^31")
+    put("st_not_taesd.bad", safetensors({"fc.weight": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8),
+        "info", "match no TAESD-family")
+    # --- latents (taec decode taef2) -----------------------------------------------------------
+    f32 = lambda n, v=0.1: struct.pack("<%df" % n, *([v] * n))
+    nan_payload = bytearray(f32(32 * 4))
+    nan_payload[12:16] = struct.pack("<f", float("nan"))
+    put("npy_nan_latent.bad", npy("<f4", (1, 32, 2, 2), bytes(nan_payload)), "decode", "1 NaN")
+    inf_payload = bytearray(f32(32 * 4))
+    inf_payload[0:4] = struct.pack("<f", float("inf"))
+    put("npy_inf_latent.bad", npy("<f4", (1, 32, 2, 2), bytes(inf_payload)), "decode", "1 Inf")
+    put("npy_wrong_channels.bad", npy("<f4", (1, 7, 2, 2), f32(28)), "decode", "has 7 channels")
+    put("npy_rank2.bad", npy("<f4", (32, 4), f32(128)), "decode", "rank 2")
+    put("npy_rank5.bad", npy("<f4", (1, 1, 32, 2, 2), f32(128)), "decode", "rank 5")
+    put("npy_zero_size.bad", npy("<f4", (1, 32, 0, 4), b""), "decode", "empty")
+    put("npy_gigantic_shape.bad", npy("<f4", (1, 32, 100000, 100000), f32(4)), "decode", "2^30")
+    put("npy_fortran.bad", npy("<f4", (1, 32, 2, 2), f32(128), fortran=True), "decode", "Fortran")
+    put("npy_int64.bad", npy("<i8", (1, 32, 2, 2), b"\0" * 1024), "decode", "'<i8'")
+    put("npy_truncated.bad", npy("<f4", (1, 32, 2, 2), f32(100)), "decode", "truncated")
+    put("npy_bad_magic.bad", b"\x93NUMPX\x01\x00" + b"\0" * 64, "decode", "bad magic")
+    # --- images (taec encode taef2) ------------------------------------------------------------
+    put("img_truncated_png.bad", png(64, 64)[:40], "encode", "img_truncated_png.bad")
+    put("img_zero_size_png.bad", png(0, 0), "encode", "img_zero_size_png.bad")
+    put("img_gigantic_png.bad", png(100000, 100000), "encode", "not a readable PNG or JPEG")  # stb refuses it
+    put("img_too_wide_png.bad", png(17000, 1000), "encode", "16384 px a side")  # stb reads it; taec's cap
+    put("img_garbage_jpeg.bad", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4, "encode", "img_garbage_jpeg.bad")
+    put("img_text.bad", b"<svg>not a raster image</svg>", "encode", "not a readable PNG or JPEG")
+    with open(os.path.join(OUT, "EXPECT.tsv"), "w") as f:
+        f.write("# file\tcommand\tsubstring of the error message (exit code must be 2)\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+
+
+if __name__ == "__main__":
+    main()
