@@ -2,7 +2,9 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan + fuzzer coverage) into build-fuzz and runs
 # each for SECONDS (default 60), seeded with the real files from ../shared. Prints execs and
 # coverage per target; exits non-zero on any crash, leak or sanitizer report (the reproducer is
-# left in build-fuzz/artifacts). TAEC_FUZZ_SEED fixes libFuzzer's seed (CI) for repeatable runs.
+# left in build-fuzz/artifacts). TAEC_FUZZ_SEED fixes libFuzzer's seed; with TAEC_FUZZ_FIXED_RUNS=1
+# each target runs a fixed number of inputs (about 60 s each here) instead of a time budget, so a
+# run from the same seeds is repeatable (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -29,7 +31,14 @@ seed fuzz_image "$shared"/images/*.png "$shared"/images/*.jpg
 status=0
 for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image; do
   log="build-fuzz/$target.log"
-  if ! ASAN_OPTIONS=detect_leaks=1 build-fuzz/fuzz/$target "$corpus/$target" -max_total_time="$seconds" \
+  budget=(-max_total_time="$seconds")
+  if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
+    case $target in
+      fuzz_checkpoint) runs=250000 ;; fuzz_pickle) runs=500000 ;; fuzz_npy) runs=10000000 ;; *) runs=120000 ;;
+    esac
+    budget=(-runs="$runs" -max_total_time=600)
+  fi
+  if ! ASAN_OPTIONS=detect_leaks=1 build-fuzz/fuzz/$target "$corpus/$target" "${budget[@]}" \
       ${TAEC_FUZZ_SEED:+-seed="$TAEC_FUZZ_SEED"} \
       -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts/$target-" >"$log" 2>&1; then
     echo "$target: FAILED, see $log and $artifacts"
@@ -38,6 +47,6 @@ for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image; do
     continue
   fi
   stats=$(grep -E '^#[0-9]+.*(DONE|pulse)' "$log" | tail -1)
-  echo "$target: ok, ${seconds}s: $stats"
+  echo "$target: ok, ${budget[*]}: $stats"
 done
 exit $status

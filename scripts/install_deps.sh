@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libzip-dev          # .pth checkpoints are zip archives
   libstb-dev          # PNG/JPEG read, PNG write
+  zlib1g-dev          # bounds PNG decompression before stb runs
   nlohmann-json3-dev  # safetensors headers, manifests
   libcli11-dev        # the CLI
   libssl-dev          # SHA-256

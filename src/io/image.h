@@ -14,7 +14,7 @@ struct RgbImage {
   std::vector<float> chw;  // [3, height, width], values in [0, 1]
 };
 
-// Formats from content. Images over 16384 px on a side or 256 MP are refused before decoding.
+// Formats from content. Images over 16384 px on a side or 64 MP are refused before decoding.
 Result<RgbImage> read_image(const std::string& path);
 // The same from bytes in memory; `path` only names the source in messages.
 Result<RgbImage> decode_image(const std::string& path, const std::vector<uint8_t>& bytes);

@@ -119,6 +119,10 @@ def main():
     put("img_zero_size_png.bad", png(0, 0), "encode", "img_zero_size_png.bad")
     put("img_gigantic_png.bad", png(100000, 100000), "encode", "not a readable PNG or JPEG")  # stb refuses it
     put("img_too_wide_png.bad", png(17000, 1000), "encode", "16384 px a side")  # stb reads it; taec's cap
+    lying = bytearray(png(64, 64))
+    lying[33:37] = struct.pack(">I", 0x5A000000)  # IDAT length field: 1.5 GB in a tiny file
+    put("img_png_chunk_length_lie.bad", bytes(lying), "encode", "past the end")  # fuzz_image found this
+    put("img_png_zlib_bomb.bad", png(16, 16, zlib.compress(b"\0" * (8 << 20), 9)), "encode", "decompression bomb")
     put("img_garbage_jpeg.bad", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4, "encode", "img_garbage_jpeg.bad")
     put("img_text.bad", b"<svg>not a raster image</svg>", "encode", "not a readable PNG or JPEG")
     with open(os.path.join(OUT, "EXPECT.tsv"), "w") as f:
