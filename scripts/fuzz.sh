@@ -11,7 +11,7 @@ seconds="${1:-60}"
 shared="${TAEC_SHARED_DIR:-$(cd .. && pwd)/shared}"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAEC_BUILD_TESTS=OFF \
   -DTAEC_FUZZ=ON -DTAEC_SANITIZE=address,undefined >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package taec_cli
 corpus=build-fuzz/corpus
 artifacts=build-fuzz/artifacts
 mkdir -p "$artifacts"
@@ -28,13 +28,41 @@ for f in "$shared"/models/*.pth; do  # the data.pkl records, unzipped
 done
 seed fuzz_npy "$shared"/golden/taef2/dec_tiny_*.npy "$shared"/golden/taef1_synthetic/dec_tiny_*.npy
 seed fuzz_image "$shared"/images/*.png "$shared"/images/*.jpg
+# Core ML packages written by the exporter, their three files joined as fuzz/fuzz_coreml.cc reads them.
+mkdir -p "$corpus/fuzz_coreml"
+coreml_tmp=build-fuzz/coreml_seeds
+rm -rf "$coreml_tmp"
+coreml_seed() {  # weights, extra export flags...
+  local weights=$1
+  shift
+  [ -f "$weights" ] || return 0
+  build-fuzz/taec export coreml "$weights" --sizes 8,16 --out "$coreml_tmp" "$@" >/dev/null ||
+    echo "fuzz_coreml: could not export a seed from $weights; fuzzing with fewer seeds"
+}
+coreml_seed "$shared"/models/taef2_decoder.safetensors --multifunction
+coreml_seed "$shared"/models/taef1_synthetic_decoder.safetensors --enumerated --io fp32 --layout nchw
+for pkg in "$coreml_tmp"/*.mlpackage; do
+  [ -d "$pkg" ] || continue
+  { cat "$pkg/Manifest.json"; printf '\n--taec-coreml-part--\n'; cat "$pkg/Data/com.apple.CoreML/model.mlmodel"
+    printf '\n--taec-coreml-part--\n'; cat "$pkg/Data/com.apple.CoreML/weights/weight.bin"; } \
+    > "$corpus/fuzz_coreml/$(basename "$pkg" .mlpackage)"
+done
+# A taec package's three kinds of file, each prefixed with the selector byte fuzz_package reads.
+mkdir -p "$corpus/fuzz_package"
+package_tmp=build-fuzz/package_seed
+if [ -f "$shared/models/taef2_decoder.safetensors" ]; then
+  build-fuzz/taec pack "$shared/models/taef2_decoder.safetensors" --sizes 16,16x24 --random-inputs 1 --out "$package_tmp" 2>/dev/null
+  { printf '\x00'; cat "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest"
+  { printf '\x01'; cat "$package_tmp/plans/16x16.json"; } > "$corpus/fuzz_package/plan"
+  { printf '\x02'; cat "$package_tmp/weight.bin"; } > "$corpus/fuzz_package/weights"
+fi
 status=0
-for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image; do
+for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package; do
   log="build-fuzz/$target.log"
   budget=(-max_total_time="$seconds")
   if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
     case $target in
-      fuzz_checkpoint) runs=250000 ;; fuzz_pickle) runs=500000 ;; fuzz_npy) runs=10000000 ;; *) runs=120000 ;;
+      fuzz_checkpoint) runs=250000 ;; fuzz_pickle) runs=500000 ;; fuzz_coreml) runs=4000 ;; fuzz_package) runs=30000 ;; fuzz_npy) runs=10000000 ;; *) runs=120000 ;;
     esac
     budget=(-runs="$runs" -max_total_time=600)
   fi

@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev  # safetensors headers, manifests
   libcli11-dev        # the CLI
   libssl-dev          # SHA-256
+  libcurl4-openssl-dev  # fetching the official weights (checksummed)
+  libprotobuf-dev protobuf-compiler  # Core ML export: model.mlmodel is a protobuf (proto/coreml)
   libgtest-dev libgmock-dev
   "$@"
 )

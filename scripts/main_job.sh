@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The main job on the default model (taef2): build, inspect the weights, round-trip an image
-# (encode, decode), and benchmark the compiled decoder at the product's sizes.
-# Weights come from $TAEC_MODEL_DIR (default: ../shared/models). Packing and validation join
-# this job when `taec pack` / `taec validate` exist.
+# The main job on the default model (taef2): build; pack the decoder at the product's sizes into
+# one package (FP16-class, NHWC, fp16 I/O), each size validated against the fp32 reference on
+# seeded random latents and on latents of real photos; verify the package; benchmark it.
+# Weights come from $TAEC_MODEL_DIR (default ../shared/models), photos from $TAEC_IMAGE_DIR
+# (default ../shared/images; without photos the validation uses random latents only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
 export TAEC_MODEL_DIR="${TAEC_MODEL_DIR:-$(cd .. && pwd)/shared/models}"
+if [ -z "${TAEC_IMAGE_DIR:-}" ] && [ -d ../shared/images ]; then export TAEC_IMAGE_DIR="$(cd ../shared/images && pwd)"; fi
 out="${TAEC_OUT:-build/main_job}"
+sizes="${TAEC_SIZES:-768,1024,1280,1536,1792,2048}"
 mkdir -p "$out"
 taec=build/taec
 "$taec" info taef2
-image="${TAEC_IMAGE:-../shared/images/chelsea.png}"
-echo "== encode $image"
-"$taec" encode taef2 "$image" -o "$out/latent.npy"
-echo "== decode"
-"$taec" decode taef2 "$out/latent.npy" --layout nchw --png "$out/roundtrip.png" --npy "$out/roundtrip.npy"
-echo "== bench (compiled fp32 decoder, banded)"
-"$taec" bench taef2 --sizes "${TAEC_BENCH_SIZES:-768,1024,1280,1536,1792,2048}" --warmup 1 --iters 3 \
-  --json "$out/bench.json"
+echo "== pack (validates every size)"
+"$taec" pack taef2 --sizes "$sizes" --precision bf16 --layout nhwc --io fp16 --out "$out/taef2_bf16"
+echo "== verify"
+"$taec" verify "$out/taef2_bf16"
+echo "== bench the package"
+"$taec" bench --package "$out/taef2_bf16" --warmup 1 --iters 3 --json "$out/bench.json"
+"$taec" bench --package "$out/taef2_bf16" --rss-table
 echo "outputs in $out"

@@ -144,7 +144,12 @@ typedef enum taec_memory_mode {
    * the image width, not its area (default). */
   TAEC_MEMORY_BANDED = 0,
   /* Hold every activation whole (for comparison; bitwise the same output as banded). */
-  TAEC_MEMORY_WHOLE = 1
+  TAEC_MEMORY_WHOLE = 1,
+  /* taec_package_load_plan only: banded, in one arena shared by every plan of the package
+   * loaded this way and sized for its largest size, so all sizes loaded together cost the
+   * activation memory of the largest. Their runs are serialized (one at a time); output is
+   * bitwise the same as banded. */
+  TAEC_MEMORY_PACKAGE_SHARED = 2
 } taec_memory_mode;
 
 typedef enum taec_nonfinite_policy {
@@ -216,6 +221,101 @@ typedef struct taec_op_profile {
 
 taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_op_profile* out);
 
+/* ---- Packages: every size of one model, one shared weight file ----------------------------
+ *
+ * A package (docs/PACKAGE.md) is a directory, or an uncompressed zip of the same layout:
+ * manifest.json (every file's SHA-256, per-size validation figures), weight.bin (the weights,
+ * once), and plans/<H>x<W>.json per size. Plans loaded from one opened package share one copy
+ * of the weights in memory.
+ *
+ *   taec_package* pkg = NULL;
+ *   taec_package_open("taef2_bf16", &pkg);           // hashes checked here
+ *   taec_plan_options run;
+ *   taec_plan_options_init(&run);                    // only threads, memory, nonfinite are used
+ *   taec_plan* plan = NULL;
+ *   taec_package_load_plan(pkg, 1024, 1024, &run, &plan);
+ *   taec_plan_run(plan, latent, image);
+ */
+
+typedef void (*taec_progress_fn)(const char* line, void* user);
+
+typedef struct taec_pack_options {
+  const int* heights;        /* image sizes, size_count of each */
+  const int* widths;
+  size_t size_count;
+  taec_layout layout;        /* of every plan's input and output */
+  taec_dtype io_dtype;
+  taec_precision precision;  /* TAEC_PRECISION_FP32 or TAEC_PRECISION_BF16 */
+  /* How weight.bin stores the convolution weights: NULL or "none" (as in the checkpoint),
+   * "int8" (per output channel, symmetric), "palette8" (8-bit look-up table per tensor),
+   * "palette4" (4-bit look-up table per output channel). Dequantized at load. */
+  const char* weights;
+  const char* out_path;      /* package directory, or zip file with `zip` */
+  int zip;
+  int threads;               /* 0 = all cores */
+  const char* model_name;    /* recorded in the manifest; NULL = from the weights file name */
+  /* Validation: each size is compared with the fp32 reference on `random_inputs` seeded random
+   * inputs and on the photos in image_dir (NULL = $TAEC_IMAGE_DIR; unset = random only), whose
+   * latents come from encoder_path (NULL = found beside the weights or by model name). The pack
+   * fails, writing nothing, if any size's max |err| exceeds `tolerance` (0 = the precision's
+   * default: 1e-3 fp32; bf16 0.05 FLUX.2 / 0.03 FLUX.1). */
+  int random_inputs;
+  uint64_t seed;
+  const char* image_dir;
+  const char* encoder_path;
+  double tolerance;
+  taec_progress_fn progress; /* one line per step, or NULL */
+  void* progress_user;
+} taec_pack_options;
+
+void taec_pack_options_init(taec_pack_options* options);
+
+/* Compiles, validates and writes the package atomically: a failure leaves a previous package at
+ * out_path untouched. */
+taec_status taec_pack(const char* weights_path, const taec_pack_options* options);
+
+typedef struct taec_package taec_package;
+
+/* Opens a package directory or zip: reads the manifest, maps weight.bin once and checks its
+ * size and SHA-256, builds the model. */
+taec_status taec_package_open(const char* path, taec_package** out);
+void taec_package_free(taec_package* package);
+
+typedef struct taec_package_info {
+  const char* model_name;
+  const char* variant;
+  taec_role role;
+  taec_layout layout;
+  taec_dtype io_dtype;
+  taec_precision precision;
+  size_t size_count;
+  uint64_t weight_file_bytes;   /* weight.bin on disk */
+  size_t packed_weight_bytes;   /* kernel-layout weights in memory, shared by the loaded plans */
+  const char* packed_by;        /* taec version that wrote it */
+} taec_package_info;
+
+taec_status taec_package_get_info(const taec_package* package, taec_package_info* out);
+
+/* The model the package holds (built from its weight.bin), as a model handle of its own, e.g.
+ * for taec_model_get_info or quality checks. Free it with taec_model_free. */
+taec_status taec_package_get_model(const taec_package* package, taec_model** out);
+
+/* Size `index` (0 .. size_count-1) and the max |err| its validation recorded. */
+taec_status taec_package_get_size(const taec_package* package, size_t index, int* height, int* width,
+                                  double* validated_max_abs);
+
+/* Loads the plan of one listed size (its plan file's hash and references are checked). From
+ * run_options only threads, memory and nonfinite are used (NULL = defaults). The plan stays
+ * valid after the package is freed. */
+taec_status taec_package_load_plan(taec_package* package, int height, int width,
+                                   const taec_plan_options* run_options, taec_plan** out);
+
+/* Checks every file of a package (hash, size, references, nothing missing or extra) and calls
+ * fn once per file with a verdict. *all_ok is 1 if every file passed. Returns TAEC_OK when the
+ * check ran, whatever it found. */
+typedef void (*taec_verify_fn)(const char* file, int ok, const char* detail, void* user);
+taec_status taec_package_verify(const char* path, taec_verify_fn fn, void* user, int* all_ok);
+
 /* ---- Host arrays and files (.npy, images) ------------------------------------------------- */
 
 typedef struct taec_array {
@@ -239,6 +339,10 @@ taec_status taec_image_save_png(const char* path, const float* data, int height,
                                 taec_layout layout);
 
 void taec_array_free(taec_array* array);
+
+/* IEEE binary16 <-> float32 for buffers of plans with TAEC_DTYPE_F16 I/O (round to nearest even). */
+void taec_f32_to_f16(const float* in, uint16_t* out, size_t count);
+void taec_f16_to_f32(const uint16_t* in, float* out, size_t count);
 
 /* ---- Finding weights --------------------------------------------------------------------- */
 

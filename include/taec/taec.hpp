@@ -29,6 +29,7 @@ namespace detail {
 struct ModelDeleter { void operator()(taec_model* p) const { taec_model_free(p); } };
 struct PlanDeleter { void operator()(taec_plan* p) const { taec_plan_free(p); } };
 struct ArrayDeleter { void operator()(taec_array* p) const { taec_array_free(p); } };
+struct PackageDeleter { void operator()(taec_package* p) const { taec_package_free(p); } };
 }  // namespace detail
 
 class Model {
@@ -51,6 +52,8 @@ class Model {
   const taec_model* get() const { return handle_.get(); }
 
  private:
+  friend class Package;
+  explicit Model(taec_model* raw) : handle_(raw) {}
   std::unique_ptr<taec_model, detail::ModelDeleter> handle_;
 };
 
@@ -80,7 +83,47 @@ class Plan {
   taec_plan* get() { return handle_.get(); }
 
  private:
+  friend class Package;
+  explicit Plan(taec_plan* raw) : handle_(raw) {}
   std::unique_ptr<taec_plan, detail::PlanDeleter> handle_;
+};
+
+class Package {
+ public:
+  explicit Package(const std::string& path) {
+    taec_package* raw = nullptr;
+    check(taec_package_open(path.c_str(), &raw));
+    handle_.reset(raw);
+  }
+  taec_package_info info() const {
+    taec_package_info info;
+    check(taec_package_get_info(handle_.get(), &info));
+    return info;
+  }
+  struct Size {
+    int height, width;
+    double validated_max_abs;
+  };
+  Size size(size_t index) const {
+    Size s{};
+    check(taec_package_get_size(handle_.get(), index, &s.height, &s.width, &s.validated_max_abs));
+    return s;
+  }
+  Model model() const {
+    taec_model* raw = nullptr;
+    check(taec_package_get_model(handle_.get(), &raw));
+    return Model(raw);
+  }
+  const taec_package* get() const { return handle_.get(); }
+  // run_options: only threads, memory and nonfinite are used.
+  Plan load_plan(int height, int width, const taec_plan_options* run_options = nullptr) {
+    taec_plan* raw = nullptr;
+    check(taec_package_load_plan(handle_.get(), height, width, run_options, &raw));
+    return Plan(raw);
+  }
+
+ private:
+  std::unique_ptr<taec_package, detail::PackageDeleter> handle_;
 };
 
 class Array {

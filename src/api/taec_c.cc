@@ -13,14 +13,7 @@
 #include "plan/plan.h"
 #include "taec/taec.h"
 
-struct taec_model {
-  std::shared_ptr<const taec::Model> model;
-};
-
-struct taec_plan {
-  std::unique_ptr<taec::Plan> plan;
-  taec::PlanStats stats;  // backs the strings handed out by the stats/profile getters
-};
+#include "api/c_handles.h"  // struct taec_model, struct taec_plan
 
 namespace {
 
@@ -31,40 +24,9 @@ taec_status report(const taec::Status& status) {
   return static_cast<taec_status>(status.code());
 }
 
-taec_status invalid(const std::string& message) {
-  return report(taec::Status(taec::Code::invalid_argument, message));
-}
-
-// Runs body, mapping allocation failure and any stray exception to a status.
-template <typename F>
-taec_status guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return report(taec::Status(taec::Code::out_of_memory, "out of memory"));
-  } catch (const std::exception& e) {
-    return report(taec::Status(taec::Code::internal, std::string("internal error: ") + e.what()));
-  }
-}
-
-// A C caller may store any int in an enum field; loading an out-of-range value as the C++ enum
-// type is undefined behaviour, so fields are validated through their integer representation.
-template <typename E>
-int raw(const E& value) {
-  static_assert(sizeof(E) == sizeof(int));
-  int v;
-  std::memcpy(&v, &value, sizeof v);
-  return v;
-}
-
-template <typename E>
-bool one_of(const E& value, std::initializer_list<int> allowed) {
-  const int v = raw(value);
-  for (int a : allowed) {
-    if (v == a) return true;
-  }
-  return false;
-}
+using taec::c_api::guarded;
+using taec::c_api::invalid;
+using taec::c_api::one_of;
 
 taec_status make_array(const std::vector<int64_t>& shape, const std::vector<float>& data, taec_array** out) {
   auto* array = static_cast<taec_array*>(std::calloc(1, sizeof(taec_array)));
@@ -83,6 +45,8 @@ taec_status make_array(const std::vector<int64_t>& shape, const std::vector<floa
 }
 
 }  // namespace
+
+taec_status taec::report_c_status(const taec::Status& status) { return report(status); }
 
 extern "C" {
 

@@ -1,7 +1,5 @@
 #include "io/pth.h"
 
-#include <zip.h>
-
 #include <cstring>
 #include <map>
 #include <memory>
@@ -9,97 +7,10 @@
 #include <unordered_set>
 
 #include "io/pickle.h"
+#include "io/zip_reader.h"
 
 namespace taec {
 namespace {
-
-constexpr uint64_t kMaxRecordBytes = CheckpointLimits::kMaxFileBytes;
-constexpr uint64_t kMaxTotalBytes = 4ull << 30;
-// Deflated records may expand; beyond this ratio an archive is a zip bomb, not a checkpoint.
-constexpr uint64_t kMaxCompressionRatio = 64;
-
-struct ZipCloser {
-  void operator()(zip_t* z) const { zip_discard(z); }
-};
-struct ZipFileCloser {
-  void operator()(zip_file_t* f) const { zip_fclose(f); }
-};
-
-class Archive {
- public:
-  static Result<Archive> open(const std::string& path, const std::vector<uint8_t>& bytes) {
-    zip_error_t error;
-    zip_error_init(&error);
-    zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
-    if (source == nullptr) {
-      std::string msg = zip_error_strerror(&error);
-      zip_error_fini(&error);
-      return Status(Code::out_of_memory, path + ": " + msg);
-    }
-    zip_t* zip = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
-    if (zip == nullptr) {
-      zip_source_free(source);
-      std::string msg = zip_error_strerror(&error);
-      zip_error_fini(&error);
-      return Status(Code::format, path + ": not a readable zip archive (" + msg + "; truncated or corrupt?)");
-    }
-    zip_error_fini(&error);
-    Archive archive;
-    archive.path_ = path;
-    archive.bytes_ = bytes;
-    archive.zip_.reset(zip);
-    return archive;
-  }
-
-  zip_int64_t entries() const { return zip_get_num_entries(zip_.get(), 0); }
-  std::string name(zip_int64_t index) const {
-    const char* n = zip_get_name(zip_.get(), static_cast<zip_uint64_t>(index), 0);
-    return n ? n : "";
-  }
-
-  Result<std::vector<uint8_t>> read(zip_int64_t index, uint64_t* total) {
-    const std::string record = name(index);
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(index), 0, &st) != 0 ||
-        !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE)) {
-      return Status(Code::format, path_ + ": record " + record + ": unreadable zip entry");
-    }
-    if (st.size > kMaxRecordBytes || (*total += st.size) > kMaxTotalBytes) {
-      return Status(Code::format, path_ + ": record " + record + " claims " + std::to_string(st.size) +
-                                      " bytes, more than a checkpoint may hold");
-    }
-    if (st.comp_size > bytes_.size()) {
-      return Status(Code::format, path_ + ": record " + record + " claims " + std::to_string(st.comp_size) +
-                                      " stored bytes in a " + std::to_string(bytes_.size()) + "-byte file");
-    }
-    if (st.size > 0 && (st.comp_size == 0 || st.size / st.comp_size > kMaxCompressionRatio)) {
-      return Status(Code::format, path_ + ": record " + record + " expands " +
-                                      std::to_string(st.size / st.comp_size) +
-                                      "x when decompressed (zip bomb?)");
-    }
-    std::unique_ptr<zip_file_t, ZipFileCloser> file(
-        zip_fopen_index(zip_.get(), static_cast<zip_uint64_t>(index), 0));
-    if (!file) {
-      return Status(Code::format, path_ + ": record " + record + ": " + zip_strerror(zip_.get()));
-    }
-    std::vector<uint8_t> data(st.size);
-    zip_int64_t n = st.size ? zip_fread(file.get(), data.data(), st.size) : 0;
-    uint8_t extra;
-    // Reading past the end makes libzip verify the CRC and notice size lies.
-    zip_int64_t tail = zip_fread(file.get(), &extra, 1);
-    if (n != static_cast<zip_int64_t>(st.size) || tail != 0) {
-      return Status(Code::format, path_ + ": record " + record + " is corrupt or truncated (" +
-                                      zip_file_strerror(file.get()) + ")");
-    }
-    return data;
-  }
-
- private:
-  std::string path_;
-  std::span<const uint8_t> bytes_;
-  std::unique_ptr<zip_t, ZipCloser> zip_;
-};
 
 // Copies a (possibly strided) view of a storage into a dense C-order tensor.
 Status gather_tensor(const std::string& path, const PickledTensor& t, const PickledStorage& s,
@@ -153,7 +64,10 @@ Status gather_tensor(const std::string& path, const PickledTensor& t, const Pick
 }  // namespace
 
 Result<Checkpoint> read_pth(const std::string& path, const std::vector<uint8_t>& bytes) {
-  TAEC_ASSIGN_OR_RETURN(Archive archive, Archive::open(path, bytes));
+  // Checkpoints are a few MB; the caps leave room for far larger ones without allowing a bomb.
+  ZipLimits limits;
+  limits.max_record_bytes = CheckpointLimits::kMaxFileBytes;
+  TAEC_ASSIGN_OR_RETURN(ZipReader archive, ZipReader::open(path, bytes, limits));
   const zip_int64_t count = archive.entries();
   if (count <= 0) return Status(Code::format, path + ": empty zip archive");
   if (count > static_cast<zip_int64_t>(CheckpointLimits::kMaxTensors)) {
@@ -176,19 +90,18 @@ Result<Checkpoint> read_pth(const std::string& path, const std::vector<uint8_t>&
       return Status(Code::format, path + ": duplicate zip record \"" + name + "\"");
     }
   }
-  uint64_t total = 0;
   auto it = records.find("data.pkl");
   if (it == records.end()) {
     return Status(Code::format, path + ": zip archive has no " + top + "/data.pkl; not a PyTorch checkpoint");
   }
   if (auto bo = records.find("byteorder"); bo != records.end()) {
-    TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> order, archive.read(bo->second, &total));
+    TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> order, archive.read(bo->second));
     std::string text(order.begin(), order.end());
     if (text != "little") {
       return Status(Code::unsupported, path + ": byteorder \"" + text + "\" (taec reads little-endian checkpoints)");
     }
   }
-  TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> pickle, archive.read(it->second, &total));
+  TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> pickle, archive.read(it->second));
   TAEC_ASSIGN_OR_RETURN(PickledStateDict dict,
                         unpickle_state_dict(pickle.data(), pickle.size(), path + ": " + top + "/data.pkl"));
 
@@ -208,7 +121,7 @@ Result<Checkpoint> read_pth(const std::string& path, const std::vector<uint8_t>&
       if (rec == records.end()) {
         return Status(Code::format, path + ": tensor \"" + t.name + "\" refers to missing record " + top + "/data/" + s.key);
       }
-      TAEC_ASSIGN_OR_RETURN(storages[t.storage], archive.read(rec->second, &total));
+      TAEC_ASSIGN_OR_RETURN(storages[t.storage], archive.read(rec->second));
       loaded[t.storage] = true;
     }
     RawTensor raw;

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "io/fetch.h"
+
 namespace taec {
 namespace {
 
@@ -49,10 +51,19 @@ Result<std::string> resolve_weights(const std::string& name_or_path, int role) {
       tried += (tried.empty() ? "" : ", ") + candidate;
     }
   }
+  // Not found locally: the official file, downloaded into the cache and checked by SHA-256.
+  const OfficialWeight* official = official_weight(name_or_path, static_cast<Role>(role));
+  if (official != nullptr && env("TAEC_OFFLINE") != "1" && !cache_dir().empty()) {
+    auto fetched = fetch_weight(*official, cache_dir());
+    if (fetched.ok()) return fetched;
+    return fetched.status().with_context("model \"" + name_or_path + "\": not found locally (tried " + tried +
+                                         "), and fetching it failed");
+  }
   if (dirs.empty()) {
     return Status(Code::io, "model \"" + name_or_path + "\": set TAEC_MODEL_DIR or pass a path to the weights");
   }
-  return Status(Code::io, "model \"" + name_or_path + "\": no weight file found (tried " + tried + ")");
+  return Status(Code::io, "model \"" + name_or_path + "\": no weight file found (tried " + tried + ")" +
+                              (official ? "" : "; taec knows no checksummed download for it"));
 }
 
 }  // namespace taec

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "base/cpu.h"
 #include "base/half.h"
@@ -29,7 +30,11 @@ class FastPlan final : public Plan {
         bf16_(bf16),
         pool_(options.threads),
         isa_note_(std::move(isa_note)) {
-    arena_.reset(static_cast<float*>(std::aligned_alloc(64, (program_.arena_floats * sizeof(float) + 63) / 64 * 64)));
+    if (options.shared_arena && options.shared_arena_floats >= program_.arena_floats) {
+      arena_ = options.shared_arena;  // the caller (a flexible plan) zeroes it before each run
+    } else {
+      arena_.reset(static_cast<float*>(std::aligned_alloc(64, (program_.arena_floats * sizeof(float) + 63) / 64 * 64)), FreeDeleter());
+    }
     if (arena_) std::memset(arena_.get(), 0, program_.arena_floats * sizeof(float));
     size_t scratch_floats = 0, stat_channels = 0;
     for (const auto& op : program_.ops) {
@@ -63,6 +68,13 @@ class FastPlan final : public Plan {
       TAEC_RETURN_IF_ERROR(check_finite_external(input, options_.layout, options_.io_dtype, shapes_.input,
                                                  model_->role == Role::decoder ? "latent" : "image"));
     }
+    std::unique_lock<std::mutex> lock;
+    if (options_.shared_arena_mutex) lock = std::unique_lock<std::mutex>(*options_.shared_arena_mutex);
+    // Another plan may have used a shared arena since: every row a step reads is written (pads
+    // included) earlier in this run, except the row of zeros standing in for rows outside.
+    if (options_.shared_arena == arena_) {
+      std::memset(arena_.get() + program_.zero_row_offset, 0, (program_.arena_floats - program_.zero_row_offset) * sizeof(float));
+    }
     input_ = input;
     output_ = output;
     std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
@@ -74,11 +86,13 @@ class FastPlan final : public Plan {
     return ok_status();
   }
 
+  std::string program_description() const override { return program_.describe(); }
+
   PlanStats stats() const override {
     PlanStats s;
     s.engine = "compiled";
     s.isa = isa_name(kernels_.isa);
-    s.isa_note = isa_note_;
+    s.isa_note = isa_note_ + (note_.empty() || isa_note_.empty() ? "" : "; ") + note_;
     s.kernel = std::string(kernels_.name) + (bf16_ ? std::string(" + ") + bf16_->name : "");
     s.arena_bytes = program_.arena_floats * sizeof(float);
     s.weight_bytes = program_.weight_bytes();
@@ -136,7 +150,7 @@ class FastPlan final : public Plan {
     a.pixels = tiles;
     for (int p = 0; p < positions; ++p) {
       a.rows[0] = v + p * v_stride;
-      a.weights = op.weights[p].data();
+      a.weights = op.packed->f32[p].data();
       a.out = m + p * m_stride;
       kernels_.conv_row(a);
     }
@@ -171,7 +185,7 @@ class FastPlan final : public Plan {
         uint16_t* v16 = winograd_bf16_scratch_[thread].data();
         bf16_->winograd_input(in_rows, tiles, op.cin, v16, v_stride);
         for (int p = 0; p < positions; ++p) {
-          bf16_->gemm({v16 + p * v_stride, static_cast<size_t>(op.cin), op.weights_bf16[p].data(), m + p * m_stride,
+          bf16_->gemm({v16 + p * v_stride, static_cast<size_t>(op.cin), op.packed->bf16[p].data(), m + p * m_stride,
                        static_cast<size_t>(op.cout), tiles, op.cout, op.cin});
         }
       } else {
@@ -243,7 +257,7 @@ class FastPlan final : public Plan {
           a.tap_step = in.channels;
           a.cin = op.cin;
           a.cout = op.cout;
-          a.weights = op.weights[dy * 2 + dx].data();
+          a.weights = op.packed->f32[dy * 2 + dx].data();
           a.bias = op.bias.empty() ? nullptr : op.bias.data();
           const size_t out_offset = static_cast<size_t>(2 * j0 + dx) * out.channels;
           a.residual = op.residual >= 0 ? row(op.residual, y) + out_offset : nullptr;
@@ -292,7 +306,7 @@ class FastPlan final : public Plan {
     a.tap_step = in.channels;
     a.cin = op.cin;
     a.cout = op.cout;
-    a.weights = op.weights[0].data();
+    a.weights = op.packed->f32[0].data();
     a.bias = op.bias.empty() ? nullptr : op.bias.data();
     a.residual = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(x0) * op.cout : nullptr;
     a.out = out_row + static_cast<size_t>(x0) * op.cout;
@@ -385,7 +399,7 @@ class FastPlan final : public Plan {
   const WinogradBf16KernelSet* bf16_;  // FP16-class products, or null
   ThreadPool pool_;
   std::string isa_note_;
-  std::unique_ptr<float, FreeDeleter> arena_;
+  std::shared_ptr<float> arena_;
   static constexpr int kStatSegments = 8;
   // Tiles per Winograd work item: its transformed input and products ((M+2)^2 x tiles x 64
   // floats each, 295 KB for F(4x4), 524 KB for F(6x6)) stay in L2.
@@ -402,8 +416,16 @@ class FastPlan final : public Plan {
 
 }  // namespace
 
-Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
-                                             const PlanShapes& shapes) {
+namespace {
+
+struct Lowered {
+  Program program;
+  const ConvKernelSet* kernels;
+  const WinogradBf16KernelSet* bf16;
+  std::string why;
+};
+
+Result<Lowered> lower_for(const Model& model, const PlanOptions& options, const PlanShapes& shapes) {
   std::string why;
   const Isa isa = usable_isa(&why);
   const ConvKernelSet& kernels = conv_kernels(isa);
@@ -411,13 +433,29 @@ Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model,
   if (options.precision == Precision::bf16 && bf16 == nullptr) why += "; no AVX512_BF16: bf16 precision runs fp32 kernels";
   LowerOptions lo;
   lo.kernels = &kernels;
-  lo.bf16 = bf16;
+  lo.bf16 = options.direct_conv_only ? nullptr : bf16;
   lo.whole_tensors = options.memory == MemoryMode::whole;
+  lo.packed_cache = options.packed_cache.get();
+  if (options.band_pixels > 0) lo.band_pixels = options.band_pixels;
   // For A/B measurements: TAEC_CONV_ALGO=direct turns Winograd off.
   const char* algo = std::getenv("TAEC_CONV_ALGO");
-  lo.winograd = !(algo && std::string(algo) == "direct");
-  TAEC_ASSIGN_OR_RETURN(Program program, lower_program(*model, shapes.input, lo));
-  auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(program), kernels, bf16, why);
+  lo.winograd = !options.direct_conv_only && !(algo && std::string(algo) == "direct");
+  TAEC_ASSIGN_OR_RETURN(Program program, lower_program(model, shapes.input, lo));
+  return Lowered{std::move(program), &kernels, lo.bf16, why};
+}
+
+}  // namespace
+
+Result<size_t> fast_plan_arena_floats(const Model& model, const PlanOptions& options, const PlanShapes& shapes) {
+  TAEC_ASSIGN_OR_RETURN(Lowered lowered, lower_for(model, options, shapes));
+  return lowered.program.arena_floats;
+}
+
+Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
+                                             const PlanShapes& shapes) {
+  TAEC_ASSIGN_OR_RETURN(Lowered lowered, lower_for(*model, options, shapes));
+  auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(lowered.program), *lowered.kernels,
+                                         lowered.bf16, lowered.why);
   if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");
   return std::unique_ptr<Plan>(std::move(plan));
 }

@@ -11,4 +11,7 @@ namespace taec {
 Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
                                              const PlanShapes& shapes);
 
+// The activation arena (floats) such a plan would allocate, without allocating it.
+Result<size_t> fast_plan_arena_floats(const Model& model, const PlanOptions& options, const PlanShapes& shapes);
+
 }  // namespace taec

@@ -6,6 +6,7 @@
 //   input -> tanh_clamp               => import_input(clamp)
 // Anything else is reported as not lowerable (the reference plan still runs it).
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "plan/program.h"
@@ -112,6 +113,14 @@ class Lowering {
     if (op.winograd) op.band_rows = std::max(op.winograd_m, op.band_rows / op.winograd_m * op.winograd_m);  // whole tile rows
   }
 
+  // Packed weights depend on the conv, the kernel set and the algorithm only, so the cache key
+  // names exactly those.
+  std::shared_ptr<const PackedConv> pack(const FusedOp& op, const std::string& algorithm,
+                                         const std::function<PackedConv()>& make) const {
+    if (options_.packed_cache == nullptr) return std::make_shared<const PackedConv>(make());
+    return options_.packed_cache->get(op.name + "|" + options_.kernels->name + "|" + algorithm, make);
+  }
+
   Status lower_conv(int node) {
     const Node& n = graph_.nodes[node];
     FusedOp op;
@@ -124,16 +133,20 @@ class Lowering {
     const bool folded = src.op == OpKind::upsample_nearest2x && sole_consumer(n.inputs[0]) == node;
     const double out_px = static_cast<double>(shapes_[node].height) * shapes_[node].width;
     op.model_flops = 2.0 * op.cin * op.cout * n.kernel * n.kernel * out_px;
-    std::vector<float> ohwi = to_ohwi(w);
     if (folded) {
       if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
       op.kind = FusedKind::up2x_conv;
       op.input = tensor_of_[src.inputs[0]];
       op.kernel = 2;
-      for (int phase = 0; phase < 4; ++phase) {
-        op.weights.push_back(pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
-                                              op.cout, 2, 2, op.cin));
-      }
+      op.packed = pack(op, "up2x", [&] {
+        PackedConv p;
+        const std::vector<float> ohwi = to_ohwi(w);
+        for (int phase = 0; phase < 4; ++phase) {
+          p.f32.push_back(pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
+                                            op.cout, 2, 2, op.cin));
+        }
+        return p;
+      });
       op.flops = 2.0 * op.cin * op.cout * 4 * out_px;
     } else {
       if (tensor_of_[n.inputs[0]] < 0) return unsupported(node, "its input was not lowered");
@@ -158,18 +171,26 @@ class Lowering {
         // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
         // fp32 (the golden cases stay near 2e-5); bf16 products need F(4x4)'s smaller points.
         op.winograd_m = op.bf16 ? 4 : 6;
-        for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin, op.winograd_m)) {
-          if (op.bf16) {
-            op.weights_bf16.push_back(pack_gemm_bf16(u.data(), op.cout, op.cin));
-          } else {
-            op.weights.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
+        op.packed = pack(op, std::string(op.bf16 ? "winograd_bf16_f" : "winograd_f") + std::to_string(op.winograd_m), [&] {
+          PackedConv p;
+          for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin, op.winograd_m)) {
+            if (op.bf16) {
+              p.bf16.push_back(pack_gemm_bf16(u.data(), op.cout, op.cin));
+            } else {
+              p.f32.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
+            }
           }
-        }
+          return p;
+        });
         const int m = op.winograd_m, t = m + 2;
         const double tiles = std::ceil(shapes_[node].height / double(m)) * std::ceil(shapes_[node].width / double(m));
         op.flops = 2.0 * op.cin * op.cout * t * t * tiles;
       } else {
-        op.weights.push_back(pack_conv_weights(*options_.kernels, ohwi.data(), op.cout, n.kernel, n.kernel, op.cin));
+        op.packed = pack(op, "direct", [&] {
+          PackedConv p;
+          p.f32.push_back(pack_conv_weights(*options_.kernels, to_ohwi(w).data(), op.cout, n.kernel, n.kernel, op.cin));
+          return p;
+        });
         op.flops = op.model_flops;
       }
     }
@@ -288,8 +309,7 @@ double Program::model_flops() const {
 size_t Program::weight_bytes() const {
   size_t b = 0;
   for (const auto& op : ops) {
-    for (const auto& w : op.weights) b += w.size() * sizeof(float);
-    for (const auto& w : op.weights_bf16) b += w.size() * sizeof(uint16_t);
+    if (op.packed) b += op.packed->bytes();
     b += (op.bias.size() + op.gamma.size() + op.beta.size()) * sizeof(float);
   }
   return b;

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "graph/model.h"
+#include "plan/packed_weights.h"
 
 namespace taec {
 
@@ -27,6 +29,19 @@ struct PlanOptions {
   int threads = 0;
   NonfinitePolicy nonfinite = NonfinitePolicy::reject;
   MemoryMode memory = MemoryMode::banded;
+  // Internal knobs (not in the C API):
+  // plans compiled with one cache share their packed weights (a package's sizes);
+  std::shared_ptr<PackedWeightCache> packed_cache;
+  // target output pixels per schedule step (0 = the default, kDefaultBandPixels);
+  int band_pixels = 0;
+  // direct convolution only: the fp32 cross-check a package is validated against.
+  bool direct_conv_only = false;
+  // run in this arena instead of allocating one, if it holds at least the floats the plan
+  // needs (a flexible plan reuses one arena for all its sizes).
+  std::shared_ptr<float> shared_arena;
+  size_t shared_arena_floats = 0;
+  // held during run() by every plan sharing that arena, so their runs cannot overlap.
+  std::shared_ptr<std::mutex> shared_arena_mutex;
 };
 
 // What a plan chose at compile time and what its last run cost, per fused op.
@@ -69,10 +84,15 @@ class Plan {
   const PlanOptions& options() const { return options_; }
   const PlanShapes& shapes() const { return shapes_; }
   const Model& model() const { return *model_; }
+  const std::shared_ptr<const Model>& model_ptr() const { return model_; }
 
   // input/output: dense buffers in options().layout and options().io_dtype.
   virtual Status run(const void* input, void* output) = 0;
   virtual PlanStats stats() const = 0;
+  // Canonical text of the compiled program (Program::describe()); "" for the reference engine.
+  virtual std::string program_description() const { return ""; }
+  // Context added by whoever loaded the plan (e.g. a package); shown after the ISA note.
+  void add_note(const std::string& note) { note_ += (note_.empty() ? "" : "; ") + note; }
 
  protected:
   Plan(std::shared_ptr<const Model> model, PlanOptions options, PlanShapes shapes)
@@ -81,6 +101,7 @@ class Plan {
   std::shared_ptr<const Model> model_;
   PlanOptions options_;
   PlanShapes shapes_;
+  std::string note_;
 };
 
 // Validates options against the model and derives the fixed input/output shapes.

@@ -16,10 +16,12 @@
 #include "graph/model.h"
 #include "kernels/conv/conv_nhwc.h"
 #include "kernels/conv/winograd_bf16.h"
+#include "plan/packed_weights.h"
 
 namespace taec {
 
 constexpr int kRightPadPixels = 6;
+constexpr int kDefaultBandPixels = 4096;
 
 struct TensorDesc {
   int channels = 0, height = 0, width = 0;
@@ -56,10 +58,8 @@ struct FusedOp {
   bool relu = false;
   bool winograd = false;  // 3x3 stride 1 as Winograd F(MxM, 3x3): weights are (M+2)^2 1x1 matrices
   int winograd_m = 0;     // output tile size M: 6 in fp32, 4 for bf16 products
-  bool bf16 = false;      // Winograd products in bf16: weights_bf16 holds the 36 packed matrices
-  std::vector<std::vector<uint16_t>> weights_bf16;
-  // Packed: conv: one; up2x_conv: one 2x2 kernel per output phase (dy*2+dx); winograd: (M+2)^2.
-  std::vector<std::vector<float>> weights;
+  bool bf16 = false;      // Winograd products in bf16 (packed->bf16 holds the 36 matrices)
+  std::shared_ptr<const PackedConv> packed;  // possibly shared with other plans of the model
   std::vector<float> bias;
   // group_norm_relu. When the normalized tensor comes from a conv (the pool branch's 1x1), the
   // statistics are computed in a pass of their own that recomputes that conv row by row from
@@ -91,14 +91,18 @@ struct Program {
   double flops() const;
   double model_flops() const;
   size_t weight_bytes() const;
+  // Canonical text of everything that decides what run() does, except weight values (those are
+  // pinned by the weight file's hash): ops, tensors, memory plan, steps. Packages store its hash.
+  std::string describe() const;
 };
 
 struct LowerOptions {
   const ConvKernelSet* kernels = nullptr;
   bool whole_tensors = false;  // unbanded: every tensor whole, one step per op
-  int band_pixels = 4096;      // target output pixels per step when banded
+  int band_pixels = kDefaultBandPixels;  // target output pixels per step when banded
   bool winograd = true;        // use Winograd F(4x4, 3x3) where it applies
   const WinogradBf16KernelSet* bf16 = nullptr;  // FP16-class: Winograd products in bf16
+  PackedWeightCache* packed_cache = nullptr;    // share packed weights across plans (may be null)
 };
 
 // Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.

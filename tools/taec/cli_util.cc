@@ -64,4 +64,20 @@ taec_load_options load_options(const std::string& variant, taec_role role) {
   return options;
 }
 
+bool parse_image_size(const std::string& text, int* height, int* width) {
+  int a = 0, b = 0;
+  char x = 0, extra = 0;
+  const int n = std::sscanf(text.c_str(), "%d%c%d%c", &a, &x, &b, &extra);
+  if (n == 1) {
+    *height = *width = a;
+    return a > 0;
+  }
+  if (n == 3 && (x == 'x' || x == 'X')) {
+    *height = a;
+    *width = b;
+    return a > 0 && b > 0;
+  }
+  return false;
+}
+
 }  // namespace taec_cli

@@ -39,4 +39,7 @@ void print_plan_choice(const taec::Plan& plan);
 
 taec_load_options load_options(const std::string& variant, taec_role role);
 
+// "1024" -> 1024x1024; "768x1344" -> height 768, width 1344. False if neither.
+bool parse_image_size(const std::string& text, int* height, int* width);
+
 }  // namespace taec_cli

@@ -1,5 +1,6 @@
-// taec bench WEIGHTS: compile fixed-shape plans and time them (warm-up, iterations, order
-// statistics, peak RSS, GFLOP/s, optional per-op profile).
+// taec bench WEIGHTS | --package DIR: compile (or load) fixed-shape plans and time them (warm-up,
+// iterations, order statistics, peak RSS, GFLOP/s, optional per-op profile), and for packages
+// the resident memory as sizes are loaded side by side.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,7 +20,7 @@ namespace {
 
 struct BenchArgs {
   std::string weights;
-  std::vector<int> sizes = {1024};
+  std::vector<int> sizes;
   int height = 0, width = 0;
   std::string precision = "fp32";
   std::string layout = "nhwc";
@@ -32,6 +33,37 @@ struct BenchArgs {
   bool profile = false;
   std::string json;
   std::string input;  // .npy to use as the input instead of seeded random values
+  std::string package;
+  bool rss_table = false;
+  bool no_share = false;
+  bool shared_arena = false;
+};
+
+// Where plans come from: compiled from weights, or loaded from a package.
+struct PlanSource {
+  std::unique_ptr<taec::Model> model;
+  std::unique_ptr<taec::Package> package;
+  bool decoder = true;
+  bool f16_io = false;
+  double package_validated_max_abs = 0;
+
+  taec::Plan make(const BenchArgs& args, int height, int width) const {
+    taec_plan_options opts;
+    taec_plan_options_init(&opts);
+    opts.memory = args.memory == "whole" ? TAEC_MEMORY_WHOLE : TAEC_MEMORY_BANDED;
+    opts.threads = args.threads;
+    if (package) {
+      if (args.memory == "shared") opts.memory = TAEC_MEMORY_PACKAGE_SHARED;
+      return package->load_plan(height, width, &opts);
+    }
+    opts.image_height = height;
+    opts.image_width = width;
+    opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
+    opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE
+                     : args.precision == "bf16"    ? TAEC_PRECISION_BF16
+                                                   : TAEC_PRECISION_FP32;
+    return taec::Plan(*model, opts);
+  }
 };
 
 // Peak resident set of this process since the last reset (Linux VmHWM), in bytes.
@@ -40,6 +72,15 @@ long long peak_rss_bytes() {
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+long long current_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
   return -1;
 }
@@ -66,38 +107,29 @@ struct Result {
   std::vector<double> times;
 };
 
-Result bench_one(const BenchArgs& args, const taec::Model& model, int height, int width) {
-  const taec_model_info info = model.info();
-  taec_plan_options opts;
-  taec_plan_options_init(&opts);
-  opts.image_height = height;
-  opts.image_width = width;
-  opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
-  opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE
-                   : args.precision == "bf16"    ? TAEC_PRECISION_BF16
-                                                 : TAEC_PRECISION_FP32;
-  opts.memory = args.memory == "whole" ? TAEC_MEMORY_WHOLE : TAEC_MEMORY_BANDED;
-  opts.threads = args.threads;
+Result bench_one(const BenchArgs& args, const PlanSource& source, int height, int width) {
   reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
-  taec::Plan plan(model, opts);
+  taec::Plan plan = source.make(args, height, width);
   const double compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const taec_plan_io io = plan.io();
-  std::vector<float> input(io.input_elems), output(io.output_elems);
+  std::vector<float> values(io.input_elems), output(io.output_elems);
   if (!args.input.empty()) {
     taec::Array given = taec::Array::load_npy(args.input);
-    if (given.elems() != input.size()) {
+    if (given.elems() != values.size()) {
       throw taec::Error(TAEC_ERR_SHAPE, args.input + ": has " + std::to_string(given.elems()) + " values; the " +
                                             std::to_string(height) + "x" + std::to_string(width) + " plan takes " +
-                                            std::to_string(input.size()) + " (in its --layout)");
+                                            std::to_string(values.size()) + " (in its --layout)");
     }
-    std::copy(given.data(), given.data() + given.elems(), input.begin());
+    std::copy(given.data(), given.data() + given.elems(), values.begin());
   } else {
     std::mt19937 rng(1234);
-    const bool decoder = info.role == TAEC_ROLE_DECODER;
-    std::uniform_real_distribution<float> dist(decoder ? -1.0f : 0.0f, 1.0f);
-    for (float& v : input) v = dist(rng);
+    std::uniform_real_distribution<float> dist(source.decoder ? -1.0f : 0.0f, 1.0f);
+    for (float& v : values) v = dist(rng);
   }
+  // F16 plans take halves: the float buffers are big enough for either element type.
+  std::vector<float> input = values;
+  if (source.f16_io) taec_f32_to_f16(values.data(), reinterpret_cast<uint16_t*>(input.data()), values.size());
   for (int i = 0; i < args.warmup; ++i) plan.run(input.data(), output.data());
   std::vector<double> times;
   for (int i = 0; i < args.iters; ++i) {
@@ -122,27 +154,75 @@ Result bench_one(const BenchArgs& args, const taec::Model& model, int height, in
   return r;
 }
 
-int run_bench(BenchArgs args) {
+PlanSource open_source(const BenchArgs& args, std::string* title) {
+  PlanSource source;
+  if (!args.package.empty()) {
+    source.package = std::make_unique<taec::Package>(args.package);
+    const taec_package_info info = source.package->info();
+    source.decoder = info.role == TAEC_ROLE_DECODER;
+    source.f16_io = info.io_dtype == TAEC_DTYPE_F16;
+    *title = std::string(info.variant) + " " + (source.decoder ? "decoder" : "encoder") + " package " + args.package + ", precision " +
+             (info.precision == TAEC_PRECISION_BF16 ? "bf16" : "fp32") + ", layout " + (info.layout == TAEC_LAYOUT_NHWC ? "nhwc" : "nchw") +
+             ", io " + (source.f16_io ? "fp16" : "fp32");
+    return source;
+  }
   taec_role role = args.role == "encoder" ? TAEC_ROLE_ENCODER : TAEC_ROLE_DECODER;
   const std::string path = taec::resolve_weights(args.weights, role);
   taec_load_options options = load_options(args.variant, role);
-  taec::Model model(path, &options);
-  const taec_model_info info = model.info();
+  source.model = std::make_unique<taec::Model>(path, &options);
+  source.decoder = role == TAEC_ROLE_DECODER;
+  *title = std::string(source.model->info().variant) + " " + args.role + " (" + path + "), precision " + args.precision + ", layout " + args.layout;
+  return source;
+}
+
+// Resident memory as a package's sizes are loaded side by side: one opened package shares its
+// weights across plans; --no-share opens the package again for each plan (what loading separate
+// per-size models would cost).
+int run_rss_table(const BenchArgs& args, const std::vector<std::pair<int, int>>& shapes) {
+  std::vector<std::unique_ptr<taec::Package>> packages;
+  std::vector<taec::Plan> plans;
+  std::printf("resident memory (VmRSS) with plans loaded %s%s\n", args.no_share ? "from separately opened packages" : "from one package",
+              args.shared_arena ? ", sharing one activation arena" : "");
+  std::printf("%-7s %-11s %12s\n", "loaded", "last size", "RSS");
+  std::printf("%-7d %-11s %8.1f MiB\n", 0, "-", current_rss_bytes() / 1048576.0);
+  for (const auto& [h, w] : shapes) {
+    if (packages.empty() || args.no_share) packages.push_back(std::make_unique<taec::Package>(args.package));
+    taec_plan_options opts;
+    taec_plan_options_init(&opts);
+    opts.threads = args.threads;
+    if (args.shared_arena) opts.memory = TAEC_MEMORY_PACKAGE_SHARED;
+    plans.push_back(packages.back()->load_plan(h, w, &opts));
+    char size[32];
+    std::snprintf(size, sizeof size, "%dx%d", h, w);
+    std::printf("%-7zu %-11s %8.1f MiB\n", plans.size(), size, current_rss_bytes() / 1048576.0);
+  }
+  return kExitOk;
+}
+
+int run_bench(BenchArgs args) {
+  std::string title;
+  PlanSource source = open_source(args, &title);
   std::vector<std::pair<int, int>> shapes;
   if (args.height > 0 || args.width > 0) {
     shapes.push_back({args.height, args.width});
+  } else if (source.package && args.sizes.empty()) {
+    const size_t n = source.package->info().size_count;
+    for (size_t i = 0; i < n; ++i) shapes.push_back({source.package->size(i).height, source.package->size(i).width});
   } else {
     for (int s : args.sizes) shapes.push_back({s, s});
   }
-  std::printf("taec bench: %s %s (%s), precision %s, layout %s, memory %s, warm-up %d, iterations %d\n", info.variant,
-              role == TAEC_ROLE_DECODER ? "decoder" : "encoder", path.c_str(), args.precision.c_str(),
-              args.layout.c_str(), args.memory.c_str(), args.warmup, args.iters);
+  if (args.rss_table) {
+    if (!source.package) return fail(TAEC_ERR_INVALID_ARGUMENT, "--rss-table needs --package");
+    source.package.reset();
+    return run_rss_table(args, shapes);
+  }
+  std::printf("taec bench: %s, memory %s, warm-up %d, iterations %d\n", title.c_str(), args.memory.c_str(), args.warmup, args.iters);
   std::printf("%-11s %8s %8s %8s %8s %8s %8s %8s %9s %10s %8s\n", "size", "compile", "mean", "median", "p10", "p90",
               "min", "max", "GFLOP/s", "peak RSS", "arena");
   std::ostringstream json;
-  json << "{\"model\": \"" << info.variant << "\", \"precision\": \"" << args.precision << "\", \"results\": [";
+  json << "{\"title\": \"" << title << "\", \"results\": [";
   for (size_t i = 0; i < shapes.size(); ++i) {
-    const Result r = bench_one(args, model, shapes[i].first, shapes[i].second);
+    const Result r = bench_one(args, source, shapes[i].first, shapes[i].second);
     char size[32];
     std::snprintf(size, sizeof size, "%dx%d", r.height, r.width);
     std::printf("%-11s %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %7.3fs %9.1f %7.1f MiB %5.1f MiB\n", size,
@@ -171,13 +251,19 @@ int run_bench(BenchArgs args) {
 Command add_bench_command(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Time fixed-shape plans: warm-up, iterations, mean/median/p10/p90/min/max, peak RSS");
-  cmd->add_option("weights", args->weights, "Weights (.pth/.safetensors) or model name")->required();
+  auto* weights = cmd->add_option("weights", args->weights, "Weights (.pth/.safetensors) or model name");
+  auto* package = cmd->add_option("--package", args->package, "Time the plans of a package (directory or .zip; default: all its sizes)");
+  weights->excludes(package);
+  cmd->add_flag("--rss-table", args->rss_table, "With --package: resident memory as its sizes are loaded one after another");
+  cmd->add_flag("--no-share", args->no_share, "With --rss-table: open the package again for each plan (no weight sharing)");
+  cmd->add_flag("--shared-arena", args->shared_arena, "With --rss-table: load the plans into one shared activation arena");
   cmd->add_option("--sizes", args->sizes, "Square image sizes in pixels (multiples of 8)")->delimiter(',');
   cmd->add_option("--height", args->height, "Image height (with --width, instead of --sizes)");
   cmd->add_option("--width", args->width, "Image width");
   cmd->add_option("--precision", args->precision, "fp32|bf16 (FP16-class)|reference")->check(CLI::IsMember({"reference", "fp32", "bf16"}));
   cmd->add_option("--layout", args->layout, "nhwc|nchw I/O layout")->check(CLI::IsMember({"nhwc", "nchw"}));
-  cmd->add_option("--memory", args->memory, "banded|whole activations")->check(CLI::IsMember({"banded", "whole"}));
+  cmd->add_option("--memory", args->memory, "banded|whole activations; shared: a package's plans in one arena")
+      ->check(CLI::IsMember({"banded", "whole", "shared"}));
   cmd->add_option("--role", args->role, "decoder|encoder")->check(CLI::IsMember({"decoder", "encoder"}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
@@ -186,7 +272,11 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_flag("--profile", args->profile, "Print time per fused op (last run)");
   cmd->add_option("--json", args->json, "Also write the results as JSON");
   cmd->add_option("--input", args->input, "Input .npy (in the plan's layout) instead of seeded random values");
-  return {cmd, [args] { return run_bench(*args); }};
+  return {cmd, [args] {
+            if (args->weights.empty() && args->package.empty()) return fail(TAEC_ERR_INVALID_ARGUMENT, "bench: pass weights or --package");
+            if (args->sizes.empty() && args->package.empty() && args->height == 0) args->sizes = {1024};
+            return run_bench(*args);
+          }};
 }
 
 }  // namespace taec_cli

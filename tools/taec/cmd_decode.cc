@@ -1,11 +1,14 @@
-// taec decode WEIGHTS LATENT.npy: latent -> PNG and/or .npy through a fixed-shape plan.
+// taec decode WEIGHTS LATENT.npy | --package DIR LATENT.npy: latent -> PNG and/or .npy through a
+// fixed-shape plan, compiled from weights or loaded from a package.
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli_util.h"
 #include "commands.h"
+#include "taec/taec_quality.h"
 
 namespace taec_cli {
 namespace {
@@ -19,17 +22,56 @@ struct DecodeArgs {
   taec_precision precision = TAEC_PRECISION_FP32;
   LayoutChoice layout = LayoutChoice::automatic;
   std::string npy_dtype = "f32";
+  std::string input_form = "latent";  // or "flux2-packed"
   bool allow_nonfinite = false;
   bool verbose = false;
+  std::string package;
+  std::string size;  // with --package: "N" or "HxW"; default from the latent's shape
 };
+
+// [C,H,W] <-> [H,W,C]: `from` is the layout of `in`; `out` gets the other one.
+void convert_layout(const float* in, int c, int h, int w, taec_layout from, float* out) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int ch = 0; ch < c; ++ch)
+    for (size_t i = 0; i < plane; ++i) {
+      if (from == TAEC_LAYOUT_NCHW) {
+        out[i * c + ch] = in[ch * plane + i];
+      } else {
+        out[ch * plane + i] = in[i * c + ch];
+      }
+    }
+}
+
+// The decoder to run: a model (plans compiled on demand) or a package (plans loaded from it).
+struct Decoder {
+  std::unique_ptr<taec::Package> package;
+  std::unique_ptr<taec::Model> model;
+  taec_package_info package_info{};
+};
+
+Decoder open_decoder(const DecodeArgs& args) {
+  Decoder d;
+  if (!args.package.empty()) {
+    d.package = std::make_unique<taec::Package>(args.package);
+    d.package_info = d.package->info();
+    if (d.package_info.role != TAEC_ROLE_DECODER) {
+      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, args.package + ": holds an encoder; decode needs a decoder package");
+    }
+    d.model = std::make_unique<taec::Model>(d.package->model());
+    return d;
+  }
+  const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
+  taec_load_options options = load_options(args.variant, TAEC_ROLE_DECODER);
+  d.model = std::make_unique<taec::Model>(path, &options);
+  return d;
+}
 
 int run_decode(const DecodeArgs& args) {
   if (args.png.empty() && args.npy.empty()) {
     return fail(TAEC_ERR_INVALID_ARGUMENT, "nothing to write: pass --png and/or --npy");
   }
-  const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
-  taec_load_options options = load_options(args.variant, TAEC_ROLE_DECODER);
-  taec::Model model(path, &options);
+  Decoder decoder = open_decoder(args);
+  const taec::Model& model = *decoder.model;
   const taec_model_info info = model.info();
 
   taec::Array latent = taec::Array::load_npy(args.latent);
@@ -39,18 +81,57 @@ int run_decode(const DecodeArgs& args) {
     return fail(TAEC_ERR_SHAPE, args.latent + ": latent has rank " + std::to_string(latent.shape().size()) +
                                     "; expected 4 ([N,C,H,W] or [N,H,W,C]) or 3");
   }
-  const taec_layout layout = choose_layout(args.layout, shape, info.latent_channels, args.latent);
+  // FLUX.2's transformer emits 128 channels at 1/16 (2x2 patches); unpacked below (exact).
+  const bool packed = args.input_form == "flux2-packed";
+  taec_latent_contract contract;
+  if (packed && (taec_latent_contract_get(info.variant, &contract) != TAEC_OK || contract.packed_channels == 0)) {
+    return fail(TAEC_ERR_INVALID_ARGUMENT, std::string("--input flux2-packed: ") + info.variant +
+                                               " has no packed latent form (it is FLUX.2's, for taef2)");
+  }
+  const int expected_channels = packed ? contract.packed_channels : info.latent_channels;
+  if (!packed && taec_latent_contract_get(info.variant, &contract) == TAEC_OK && contract.packed_channels > 0 &&
+      (shape[1] == contract.packed_channels || shape[3] == contract.packed_channels)) {
+    std::fprintf(stderr, "taec: warning: %s: shape has %d channels, FLUX.2's packed transformer form; if it is, pass "
+                         "--input flux2-packed\n", args.latent.c_str(), contract.packed_channels);
+  }
+  const taec_layout layout = choose_layout(args.layout, shape, expected_channels, args.latent);
   const bool nhwc = layout == TAEC_LAYOUT_NHWC;
   const int64_t batch = shape[0];
-  const int64_t channels = nhwc ? shape[3] : shape[1];
-  const int64_t height = nhwc ? shape[1] : shape[2];
-  const int64_t width = nhwc ? shape[2] : shape[3];
-  if (channels != info.latent_channels) {
+  int64_t channels = nhwc ? shape[3] : shape[1];
+  int64_t height = nhwc ? shape[1] : shape[2];
+  int64_t width = nhwc ? shape[2] : shape[3];
+  if (channels != expected_channels) {
     return fail(TAEC_ERR_SHAPE, args.latent + ": latent has " + std::to_string(channels) + " channels (" +
                                     (nhwc ? "NHWC" : "NCHW") + " reading of its shape), but " + info.variant +
-                                    " expects " + std::to_string(info.latent_channels));
+                                    (packed ? "'s packed form has " : " expects ") + std::to_string(expected_channels));
   }
   if (batch < 1 || height < 1 || width < 1) return fail(TAEC_ERR_SHAPE, args.latent + ": latent is empty");
+  const float* latent_data = latent.data();
+  std::vector<float> unpacked;
+  if (packed) {
+    const size_t item = static_cast<size_t>(channels) * height * width;
+    unpacked.resize(item * batch);
+    for (int64_t n = 0; n < batch; ++n) {
+      taec::check(taec_flux2_unpack(latent.data() + n * item, static_cast<int>(channels), static_cast<int>(height),
+                                    static_cast<int>(width), layout, unpacked.data() + n * item));
+    }
+    latent_data = unpacked.data();
+    channels /= 4;
+    height *= 2;
+    width *= 2;
+  }
+  for (int64_t n = 0; n < batch; ++n) {  // warnings only: NaN/Inf, implausible statistics
+    const char* warnings = "";
+    const size_t item = static_cast<size_t>(channels) * height * width;
+    taec::check(taec_latent_check(model.get(), latent_data + n * item, static_cast<int>(height),
+                                  static_cast<int>(width), layout, &warnings));
+    for (const char* line = warnings; *line;) {
+      const char* end = std::strchr(line, '\n');
+      std::fprintf(stderr, "taec: warning: %s%s: %.*s\n", args.latent.c_str(),
+                   batch > 1 ? (" item " + std::to_string(n)).c_str() : "", static_cast<int>(end - line), line);
+      line = end + 1;
+    }
+  }
 
   taec_plan_options opts;
   taec_plan_options_init(&opts);
@@ -59,20 +140,50 @@ int run_decode(const DecodeArgs& args) {
   opts.image_width = static_cast<int>(width * info.spatial_factor);
   opts.layout = layout;
   opts.nonfinite = args.allow_nonfinite ? TAEC_NONFINITE_PROPAGATE : TAEC_NONFINITE_REJECT;
-  taec::Plan plan(model, opts);
+  // A package's plans have a fixed layout and I/O type; the files keep theirs (converted here).
+  const taec_layout plan_layout = decoder.package ? decoder.package_info.layout : layout;
+  const bool f16 = decoder.package && decoder.package_info.io_dtype == TAEC_DTYPE_F16;
+  if (decoder.package && !args.size.empty()) {
+    int h = 0, w = 0;
+    if (!parse_image_size(args.size, &h, &w)) return fail(TAEC_ERR_INVALID_ARGUMENT, "--size: \"" + args.size + "\" is not N or HxW");
+    if (h != opts.image_height || w != opts.image_width) {
+      return fail(TAEC_ERR_SHAPE, args.latent + ": a " + std::to_string(height) + "x" + std::to_string(width) + " latent decodes to " +
+                                      std::to_string(opts.image_height) + "x" + std::to_string(opts.image_width) + ", not the --size " +
+                                      args.size);
+    }
+  }
+  taec::Plan plan = decoder.package ? decoder.package->load_plan(opts.image_height, opts.image_width, &opts) : taec::Plan(model, opts);
   const taec_plan_io io = plan.io();
   if (args.verbose) print_plan_choice(plan);
 
   std::vector<float> images(io.output_elems * batch);
+  std::vector<float> in_t(io.input_elems), out_t(io.output_elems);
+  std::vector<uint16_t> in16(f16 ? io.input_elems : 0), out16(f16 ? io.output_elems : 0);
   for (int64_t n = 0; n < batch; ++n) {
+    const float* in = latent_data + n * io.input_elems;
+    float* out = images.data() + n * io.output_elems;
+    if (plan_layout != layout) {
+      convert_layout(in, static_cast<int>(channels), static_cast<int>(height), static_cast<int>(width), layout, in_t.data());
+      in = in_t.data();
+    }
+    float* plan_out = plan_layout != layout ? out_t.data() : out;
     try {
-      plan.run(latent.data() + n * io.input_elems, images.data() + n * io.output_elems);
+      if (f16) {
+        taec_f32_to_f16(in, in16.data(), in16.size());
+        plan.run(in16.data(), out16.data());
+        taec_f16_to_f32(out16.data(), plan_out, out16.size());
+      } else {
+        plan.run(in, plan_out);
+      }
+      if (plan_out != out) convert_layout(plan_out, 3, opts.image_height, opts.image_width, plan_layout, out);
     } catch (const taec::Error& e) {
       return fail(e.status(), args.latent + ": batch item " + std::to_string(n) + ": " + e.what());
     }
   }
   if (!args.npy.empty()) {
-    std::vector<int64_t> out_shape = {batch, io.output_shape[1], io.output_shape[2], io.output_shape[3]};
+      const bool out_nhwc = layout == TAEC_LAYOUT_NHWC;
+    std::vector<int64_t> out_shape = {batch, out_nhwc ? opts.image_height : 3, out_nhwc ? opts.image_width : opts.image_height,
+                                      out_nhwc ? 3 : opts.image_width};
     taec::save_npy(args.npy, images.data(), out_shape, args.npy_dtype == "f16" ? TAEC_DTYPE_F16 : TAEC_DTYPE_F32);
     std::fprintf(stderr, "wrote %s\n", args.npy.c_str());
   }
@@ -91,10 +202,11 @@ int run_decode(const DecodeArgs& args) {
 Command add_decode_command(CLI::App& app) {
   auto args = std::make_shared<DecodeArgs>();
   CLI::App* cmd = app.add_subcommand("decode", "Decode a latent .npy into an image (PNG) and/or an .npy");
-  cmd->add_option("weights", args->weights, "Decoder weights (.pth/.safetensors) or model name (taef2, taef1, …)")
-      ->required();
-  cmd->add_option("latent", args->latent, "Latent .npy, float32 or float16, [N,C,H,W] or [N,H,W,C] (or rank 3)")
-      ->required();
+  cmd->add_option("weights", args->weights, "Decoder weights (.pth/.safetensors) or model name (taef2, taef1, …); "
+                                            "omitted with --package");
+  cmd->add_option("latent", args->latent, "Latent .npy, float32 or float16, [N,C,H,W] or [N,H,W,C] (or rank 3)");
+  cmd->add_option("--package", args->package, "Decode with a package's plan (directory or .zip) instead of weights");
+  cmd->add_option("--size", args->size, "With --package: the image size to decode to (N or HxW; default from the latent)");
   cmd->add_option("--png", args->png, "Write the image (clamped to [0,1]) as PNG; out_<n>.png per item if N > 1");
   cmd->add_option("--npy", args->npy, "Write the unclamped decoder output as .npy, in the latent's layout");
   cmd->add_option("--npy-dtype", args->npy_dtype, "f32|f16: element type of --npy")->check(CLI::IsMember({"f32", "f16"}));
@@ -102,11 +214,22 @@ Command add_decode_command(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, LayoutChoice>{
           {"auto", LayoutChoice::automatic}, {"nchw", LayoutChoice::nchw}, {"nhwc", LayoutChoice::nhwc}}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
+  cmd->add_option("--input", args->input_form,
+                  "latent (default) | flux2-packed: the FLUX.2 transformer's 128-channel 1/16 latent "
+                  "([N,128,H/16,W/16] or NHWC), unpacked exactly to 32 channels at 1/8 (channel 4c+2py+px; no "
+                  "BatchNorm denormalization, as taef2 expects)")
+      ->check(CLI::IsMember({"latent", "flux2-packed"}));
   add_precision_option(cmd, args->precision);
   cmd->add_flag("-v,--verbose", args->verbose, "Say which engine, ISA and kernels the plan chose, and why");
   cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
                 "Decode latents holding NaN/Inf anyway (default: refuse them; Inf clamps to +-3, NaN stays NaN)");
-  return {cmd, [args] { return run_decode(*args); }};
+  return {cmd, [args] {
+            if (!args->package.empty() && args->latent.empty()) std::swap(args->weights, args->latent);
+            if (args->latent.empty() || (args->package.empty() == args->weights.empty())) {
+              return fail(TAEC_ERR_INVALID_ARGUMENT, "decode: pass WEIGHTS LATENT.npy, or --package DIR LATENT.npy");
+            }
+            return run_decode(*args);
+          }};
 }
 
 }  // namespace taec_cli

@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
       taec_cli::add_decode_command(app),
       taec_cli::add_encode_command(app),
       taec_cli::add_bench_command(app),
+      taec_cli::add_pack_command(app),
+      taec_cli::add_verify_command(app),
+      taec_cli::add_validate_command(app),
+      taec_cli::add_roundtrip_command(app),
+      taec_cli::add_export_command(app),
   };
   try {
     app.parse(argc, argv);

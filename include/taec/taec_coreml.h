@@ -1,0 +1,65 @@
+/* taec Core ML export: C API (library taec_coreml, on top of taec.h).
+ *
+ * Writing the FLUX.2 decoder as one iOS18 multifunction package with a function per size:
+ *
+ *   const int sizes[] = {768, 768, 1024, 1024};   // (height, width) pairs in pixels
+ *   taec_coreml_options opts;
+ *   taec_coreml_options_init(&opts);
+ *   opts.sizes = sizes;
+ *   opts.size_count = 2;
+ *   opts.packaging = TAEC_COREML_MULTIFUNCTION;   // functions "r768", "r1024"
+ *   opts.out_dir = "out";                          // -> out/taef2_decoder.mlpackage
+ *   char* report = NULL;
+ *   if (taec_coreml_export("taef2_decoder.safetensors", &opts, &report) != TAEC_OK) {
+ *     fprintf(stderr, "%s\n", taec_coreml_last_error());
+ *   }
+ *   free(report);
+ *
+ * What is written: ML Program packages, specification version 9 (iOS18/macOS15), opset CoreML8,
+ * fp16 compute, input `latent`, output `image`; see docs/COREML_EXPORT.md. Only decoders export.
+ */
+#ifndef TAEC_TAEC_COREML_H_
+#define TAEC_TAEC_COREML_H_
+
+#include <stddef.h>
+
+#include "taec/taec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum taec_coreml_packaging {
+  TAEC_COREML_PER_SIZE = 0,      /* one package per size, NAME_768.mlpackage, function "main" */
+  TAEC_COREML_MULTIFUNCTION = 1, /* one package, a fixed-shape function per size, one weight.bin */
+  TAEC_COREML_ENUMERATED = 2     /* one package, one function with enumerated input shapes */
+} taec_coreml_packaging;
+
+typedef struct taec_coreml_options {
+  const int* sizes;     /* size_count (height, width) pairs of image pixels, multiples of 8 */
+  size_t size_count;
+  taec_layout layout;   /* of the latent input and the image output; default NHWC */
+  taec_dtype io_dtype;  /* of input and output (compute is fp16 either way); default F16 */
+  taec_coreml_packaging packaging;
+  const char* variant;  /* NULL = detect from the tensors */
+  const char* out_dir;  /* created if missing; ignored with print_mil */
+  int print_mil;        /* nonzero: write nothing, report the program as MIL text */
+} taec_coreml_options;
+
+void taec_coreml_options_init(taec_coreml_options* options);
+
+/* Exports the decoder in weights_path. Every package is built and checked in memory first, then
+ * written atomically (a temporary directory renamed into place) and read back through taec's
+ * validating reader. On success, if report is not NULL, *report is a malloc'ed text the caller
+ * frees with free(): one line per package "PATH<TAB>BYTES<TAB>WEIGHT_SHA256<TAB>SUMMARY", or the
+ * MIL text with print_mil. */
+taec_status taec_coreml_export(const char* weights_path, const taec_coreml_options* options, char** report);
+
+/* Message of the last taec_coreml_export failure on this thread; "" if none. */
+const char* taec_coreml_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TAEC_TAEC_COREML_H_ */

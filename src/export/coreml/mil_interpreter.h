@@ -1,0 +1,27 @@
+// Test support: runs one function of a read-back ML Program with the reference kernels, rounding
+// every fp16-typed op output to fp16 (round to nearest even) the way the device stores it. The
+// arithmetic of each op is fp32 (reductions in double), so this bounds what fp16 storage between
+// ops costs; it does not model fp16 accumulation inside the device's kernels.
+// Supports exactly the op types taec's exporter emits (mil_validate.h), batch 1.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "export/coreml/package_reader.h"
+
+namespace taec::coreml {
+
+struct HostTensor {
+  std::vector<int64_t> dims;
+  std::vector<float> data;  // C order
+};
+
+// input: the function's single input (`latent`), in its layout; any enumerated shape for a flexible
+// function. Returns the function's single output.
+Result<HostTensor> interpret_function(const ReadPackage& package, const std::string& function_name,
+                                      const HostTensor& input);
+
+}  // namespace taec::coreml

@@ -1,0 +1,214 @@
+#include "export/coreml/package_writer.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "taec/taec.h"
+
+namespace taec::coreml {
+namespace {
+
+namespace fs = std::filesystem;
+
+spec::FeatureDescription feature(const std::string& name, bool fp32, const std::vector<int64_t>& dims) {
+  spec::FeatureDescription f;
+  f.set_name(name);
+  auto* array = f.mutable_type()->mutable_multiarraytype();
+  array->set_datatype(fp32 ? spec::ArrayFeatureType::FLOAT32 : spec::ArrayFeatureType::FLOAT16);
+  for (int64_t d : dims) array->add_shape(d);
+  return f;
+}
+
+// Enumerated shapes: the default shape is the first enumerated one and the output has no shape
+// (what coremltools writes).
+void make_enumerated(spec::FeatureDescription& input, spec::FeatureDescription& output,
+                     const std::vector<std::vector<int64_t>>& shapes) {
+  auto* array = input.mutable_type()->mutable_multiarraytype();
+  array->clear_shape();
+  for (int64_t d : shapes[0]) array->add_shape(d);
+  auto* enumerated = array->mutable_enumeratedshapes();
+  for (const auto& s : shapes) {
+    auto* shape = enumerated->add_shapes();
+    for (int64_t d : s) shape->add_shape(d);
+  }
+  output.mutable_type()->mutable_multiarraytype()->clear_shape();
+}
+
+std::vector<int64_t> latent_dims(const Model& model, const ImageSize& size, bool nhwc) {
+  const int64_t c = model.latent_channels, h = size.height / model.spatial_factor,
+                w = size.width / model.spatial_factor;
+  return nhwc ? std::vector<int64_t>{1, h, w, c} : std::vector<int64_t>{1, c, h, w};
+}
+
+void set_metadata(spec::ModelDescription* description, const Model& model) {
+  auto* meta = description->mutable_metadata();
+  meta->set_shortdescription(model.variant + " " + role_name(model.role) + " (tiny autoencoder), exported by taec");
+  (*meta->mutable_userdefined())["com.github.taec.version"] = taec_version();
+  (*meta->mutable_userdefined())["com.github.taec.source_sha256"] = model.source_sha256;
+}
+
+std::string uuid_v4(std::mt19937_64& rng) {
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xf000ull) | 0x4000ull;               // version 4
+  lo = (lo & ~(3ull << 62)) | (2ull << 62);          // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return text;
+}
+
+Status write_bytes(const fs::path& path, const void* data, size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  if (out) out.close();
+  if (!out) return Status(Code::io, path.string() + ": cannot write");
+  return ok_status();
+}
+
+}  // namespace
+
+std::string function_name_for(const ImageSize& size) {
+  if (size.height == size.width) return "r" + std::to_string(size.height);
+  return "r" + std::to_string(size.height) + "x" + std::to_string(size.width);
+}
+
+Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options) {
+  if (options.sizes.empty()) return Status(Code::invalid_argument, "no image sizes given");
+  const LoweringOptions& lo = options.lowering;
+  const std::string base = model.variant + "_" + role_name(model.role);
+  std::vector<PackageContents> packages;
+  auto new_package = [&](const std::string& name) -> PackageContents& {
+    packages.emplace_back();
+    PackageContents& p = packages.back();
+    p.name = name;
+    p.model.set_specificationversion(kSpecificationVersion);
+    p.model.mutable_mlprogram()->set_version(1);
+    set_metadata(p.model.mutable_description(), model);
+    return p;
+  };
+  auto finish = [](PackageContents& p, const WeightStore& store) { p.weights = store.blobs().bytes(); };
+
+  if (options.packaging == Packaging::per_size) {
+    for (const ImageSize& size : options.sizes) {
+      WeightStore store;
+      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, size.height, size.width, lo, store));
+      PackageContents& p = new_package(base + "_" + function_name_for(size).substr(1));
+      *p.model.mutable_description()->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
+      *p.model.mutable_description()->add_output() = feature(kOutputName, lo.fp32_io, fn.output_dims);
+      (*p.model.mutable_mlprogram()->mutable_functions())["main"] = std::move(fn.function);
+      p.functions = {"main"};
+      finish(p, store);
+    }
+  } else if (options.packaging == Packaging::multifunction) {
+    WeightStore store;
+    PackageContents& p = new_package(base);
+    for (const ImageSize& size : options.sizes) {
+      const std::string name = function_name_for(size);
+      if (p.model.mlprogram().functions().count(name)) {
+        return Status(Code::invalid_argument, "size " + name.substr(1) + " is listed twice");
+      }
+      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, size.height, size.width, lo, store));
+      spec::FunctionDescription* d = p.model.mutable_description()->add_functions();
+      d->set_name(name);
+      *d->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
+      *d->add_output() = feature(kOutputName, lo.fp32_io, fn.output_dims);
+      (*p.model.mutable_mlprogram()->mutable_functions())[name] = std::move(fn.function);
+      p.functions.push_back(name);
+    }
+    p.model.mutable_description()->set_defaultfunctionname(p.functions[0]);
+    finish(p, store);
+  } else {
+    WeightStore store;
+    TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, 0, 0, lo, store));
+    for (const ImageSize& size : options.sizes) {  // validates every size before anything is built
+      if (size.height <= 0 || size.width <= 0 || size.height % model.spatial_factor ||
+          size.width % model.spatial_factor) {
+        return Status(Code::invalid_argument, "image size " + std::to_string(size.height) + "x" +
+                                                  std::to_string(size.width) + " is not a positive multiple of " +
+                                                  std::to_string(model.spatial_factor));
+      }
+    }
+    PackageContents& p = new_package(base + "_enumerated");
+    std::vector<std::vector<int64_t>> shapes;
+    for (const ImageSize& size : options.sizes) shapes.push_back(latent_dims(model, size, lo.nhwc));
+    spec::FeatureDescription input = feature(kInputName, lo.fp32_io, {});
+    spec::FeatureDescription output = feature(kOutputName, lo.fp32_io, {});
+    make_enumerated(input, output, shapes);
+    *p.model.mutable_description()->add_input() = std::move(input);
+    *p.model.mutable_description()->add_output() = std::move(output);
+    (*p.model.mutable_mlprogram()->mutable_functions())["main"] = std::move(fn.function);
+    p.functions = {"main"};
+    finish(p, store);
+  }
+  return packages;
+}
+
+std::string manifest_json() {
+  std::random_device device;
+  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
+  const std::string model_id = uuid_v4(rng), weights_id = uuid_v4(rng);
+  nlohmann::json manifest;
+  manifest["fileFormatVersion"] = "1.0.0";
+  manifest["itemInfoEntries"][model_id] = {{"author", "com.apple.CoreML"},
+                                           {"description", "CoreML Model Specification"},
+                                           {"name", "model.mlmodel"},
+                                           {"path", "com.apple.CoreML/model.mlmodel"}};
+  manifest["itemInfoEntries"][weights_id] = {{"author", "com.apple.CoreML"},
+                                             {"description", "CoreML Model Weights"},
+                                             {"name", "weights"},
+                                             {"path", "com.apple.CoreML/weights"}};
+  manifest["rootModelIdentifier"] = model_id;
+  return manifest.dump(4) + "\n";
+}
+
+Status write_package(const std::string& package_dir, const PackageContents& contents) {
+  const fs::path final_path(package_dir);
+  const fs::path parent = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec || !fs::is_directory(parent)) {
+    return Status(Code::io, parent.string() + ": cannot create the output directory: " +
+                                (ec ? ec.message() : "not a directory"));
+  }
+  std::string model_bytes;
+  if (!contents.model.SerializeToString(&model_bytes)) {
+    return Status(Code::internal, package_dir + ": cannot serialize model.mlmodel");
+  }
+  std::random_device device;
+  const fs::path tmp = parent / ("." + final_path.filename().string() + ".tmp" + std::to_string(device()));
+  auto cleanup_fail = [&](Status status) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    return status;
+  };
+  const fs::path data = tmp / "Data" / "com.apple.CoreML";
+  fs::create_directories(data / "weights", ec);
+  if (ec) return cleanup_fail(Status(Code::io, tmp.string() + ": cannot create: " + ec.message()));
+  const std::string manifest = manifest_json();
+  Status s = write_bytes(tmp / "Manifest.json", manifest.data(), manifest.size());
+  if (s.ok()) s = write_bytes(data / "model.mlmodel", model_bytes.data(), model_bytes.size());
+  if (s.ok()) s = write_bytes(data / "weights" / "weight.bin", contents.weights.data(), contents.weights.size());
+  if (!s.ok()) return cleanup_fail(s);
+  // An existing package is moved aside, not deleted, until the new one is in place.
+  const fs::path old = parent / ("." + final_path.filename().string() + ".old" + std::to_string(device()));
+  const bool existed = fs::exists(final_path, ec);
+  if (existed) {
+    fs::rename(final_path, old, ec);
+    if (ec) return cleanup_fail(Status(Code::io, package_dir + ": cannot replace: " + ec.message()));
+  }
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    std::error_code ignored;
+    if (existed) fs::rename(old, final_path, ignored);
+    return cleanup_fail(Status(Code::io, package_dir + ": cannot move into place: " + ec.message()));
+  }
+  if (existed) fs::remove_all(old, ec);
+  return ok_status();
+}
+
+}  // namespace taec::coreml

@@ -1,0 +1,57 @@
+// Assembles ML Program models (specification version 9, opset CoreML8) from a decoder and writes
+// them as .mlpackage directories (shared docs COREML.md sections 1-2):
+//
+//   NAME.mlpackage/Manifest.json
+//   NAME.mlpackage/Data/com.apple.CoreML/model.mlmodel        CoreML.Specification.Model
+//   NAME.mlpackage/Data/com.apple.CoreML/weights/weight.bin   MIL blob storage v2
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "Model.pb.h"
+#include "base/status.h"
+#include "export/coreml/mil_builder.h"
+#include "graph/model.h"
+
+namespace taec::coreml {
+
+namespace spec = ::CoreML::Specification;
+
+struct ImageSize {
+  int height = 0, width = 0;  // pixels
+};
+
+enum class Packaging {
+  per_size,       // one package per size, function "main", each with the same weight.bin
+  multifunction,  // one package, one fixed-shape function per size ("r768", …), one weight.bin
+  enumerated,     // one package, one function "main" whose input takes any of the sizes
+};
+
+struct ExportOptions {
+  std::vector<ImageSize> sizes;
+  LoweringOptions lowering;
+  Packaging packaging = Packaging::per_size;
+};
+
+struct PackageContents {
+  std::string name;                    // directory name without ".mlpackage"
+  std::vector<std::string> functions;  // function names in the program
+  spec::Model model;
+  std::vector<uint8_t> weights;        // weight.bin
+};
+
+// "r768" for a square size, "r768x1024" (height x width) otherwise.
+std::string function_name_for(const ImageSize& size);
+
+Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options);
+
+// Writes `package_dir` (…/NAME.mlpackage) through a temporary sibling directory renamed into place,
+// replacing an existing package only once the new one is complete.
+Status write_package(const std::string& package_dir, const PackageContents& contents);
+
+// Manifest.json text with fresh random (v4) item identifiers.
+std::string manifest_json();
+
+}  // namespace taec::coreml

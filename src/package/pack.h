@@ -1,0 +1,58 @@
+// `taec pack`: every requested size of one model compiled, validated against the fp32
+// reference, and written as a package (docs/PACKAGE.md) sharing one weight.bin.
+//
+// Atomicity: everything is written into a sibling temporary (`<out>.partial-<pid>`), each file
+// fsynced, manifest.json last; then the temporary replaces `out` in one rename (an atomic
+// exchange when a previous package is there). A failed pack removes its temporary and leaves a
+// previous package untouched; a killed one leaves at most a temporary without a valid manifest
+// or a complete package, never a mix.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "package/package_format.h"
+#include "plan/plan.h"
+
+namespace taec {
+
+// How weight.bin stores the convolution weights (quant/): as in the checkpoint, or quantized;
+// loaders dequantize at load, so compute runs at `precision` either way.
+enum class WeightQuant { none, int8, palette8, palette4 };
+
+const char* weight_quant_name(WeightQuant q);  // "none", "int8", "palette8", "palette4"
+
+struct PackOptions {
+  std::string weights_path;  // the checkpoint
+  std::string model_name;    // recorded in the manifest ("taef2"); derived from the file if empty
+  std::vector<std::pair<int, int>> sizes;  // image height, width
+  Layout layout = Layout::nhwc;
+  IoDtype io_dtype = IoDtype::f16;
+  Precision precision = Precision::bf16;
+  WeightQuant weights = WeightQuant::none;
+  std::string out;           // package directory, or zip file with `zip`
+  bool zip = false;
+  int threads = 0;
+  // Validation inputs: seeded random latents plus latents of the photos in image_dir made by
+  // the model's encoder (encoder_path; derived from weights_path if empty).
+  int random_inputs = 2;
+  uint64_t seed = 20240917;
+  std::string image_dir;
+  std::string encoder_path;
+  double tolerance = 0;  // 0: the precision's default for the variant
+};
+
+using ProgressFn = std::function<void(const std::string& line)>;
+
+// Summary of what was written, for the caller to print.
+struct PackResult {
+  Manifest manifest;
+  uint64_t package_bytes = 0;
+};
+
+Result<PackResult> pack_package(const PackOptions& options, const ProgressFn& progress);
+
+}  // namespace taec

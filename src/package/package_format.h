@@ -1,0 +1,95 @@
+// A package's two JSON formats (docs/PACKAGE.md): manifest.json, which lists every file with
+// its SHA-256 and the per-size validation figures, and one plan file per size, which pins the
+// compiled program (its canonical description's SHA-256) and the weight file it was built from.
+// Parsers are strict (types, ranges, required keys) because packages come from the internet.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/model.h"
+#include "plan/plan.h"
+
+namespace taec {
+
+constexpr int kPackageFormatVersion = 1;
+constexpr const char* kManifestName = "manifest.json";
+constexpr const char* kWeightFileName = "weight.bin";
+constexpr uint64_t kMaxJsonBytes = 16u << 20;
+
+struct FileDigest {
+  uint64_t bytes = 0;
+  std::string sha256;  // lower-case hex
+};
+
+// Error of a candidate plan against the fp32 reference on one validation input.
+struct ErrorFigures {
+  std::string input;  // e.g. "random_seed1", "image_coffee"
+  double max_abs = 0, mae = 0, rmse = 0;
+};
+
+struct SizeValidation {
+  double tolerance = 0;  // on max |err|
+  bool passed = false;
+  ErrorFigures worst;    // the largest of each figure over the inputs ("input" names the max_abs one)
+  std::vector<ErrorFigures> inputs;
+};
+
+struct ManifestPlan {
+  int height = 0, width = 0;
+  std::string file;  // relative path, e.g. "plans/1024x1024.json"
+  SizeValidation validation;
+};
+
+struct Manifest {
+  int format_version = kPackageFormatVersion;
+  std::string taec_version;
+  std::string model_name;  // as the user named it, e.g. "taef2"
+  std::string variant;
+  Role role = Role::decoder;
+  int latent_channels = 0, spatial_factor = 8;
+  std::string source_file, source_sha256;  // the checkpoint the package was made from
+  Layout layout = Layout::nhwc;
+  IoDtype io_dtype = IoDtype::f32;
+  Precision precision = Precision::fp32;
+  std::string weights = "none";  // how weight.bin stores conv weights: none, int8, palette8, palette4
+  std::string reference;   // what the validation compared against
+  std::string validation_inputs;  // how the inputs were made (seed, images)
+  std::vector<ManifestPlan> plans;
+  std::map<std::string, FileDigest> files;  // every file but the manifest itself
+};
+
+struct PlanFile {
+  int format_version = kPackageFormatVersion;
+  std::string taec_version;
+  std::string variant;
+  Role role = Role::decoder;
+  std::string weight_file = kWeightFileName;
+  FileDigest weights;  // of weight.bin: a plan refers to exactly one weight file
+  PlanOptions options;  // threads and memory are run-time choices, not stored
+  int band_pixels = 0;
+  int64_t input_shape[4] = {}, output_shape[4] = {};
+  std::string kernels;         // kernel sets the program was lowered for at pack time
+  std::string program_sha256;  // of Program::describe()
+  uint64_t arena_bytes = 0, steps = 0;
+  struct Op {
+    std::string name, kind;
+  };
+  std::vector<Op> ops;  // for people reading the file; the digest is what is checked
+};
+
+std::string plan_file_name(int height, int width);  // "plans/1024x1024.json"
+
+std::string serialize_manifest(const Manifest& m);
+Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, size_t size);
+
+std::string serialize_plan_file(const PlanFile& p);
+Result<PlanFile> parse_plan_file(const std::string& what, const uint8_t* data, size_t size);
+
+const char* layout_name(Layout l);
+const char* io_dtype_name(IoDtype d);
+
+}  // namespace taec

@@ -1,0 +1,98 @@
+// Checking a compiled plan against the fp32 reference: the figures `taec validate` prints and
+// that a package records at pack time.
+//
+// Typical use (a decoder from weights or a package; the candidate may use any layout/io dtype):
+//
+//   ValidationInputOptions in;                  // 2 seeded random latents by default
+//   in.image_paths = {"astronaut.png"};         // + real-image latents (needs the encoder)
+//   auto set = make_validation_set(decoder_model, encoder_model.get(), 512, 512, in);
+//   auto report = validate_plan(candidate_plan, *set,
+//                               default_tolerance("taef2", candidate_plan.options().precision));
+//   if (!report->passed) ...;   // report->worst.max_abs, report->cases[i].error ...
+//
+// A set runs the slow reference engine once per input and keeps its outputs, so several
+// candidates of the same size (fp32, bf16, a package's plans) are checked against it cheaply.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/model.h"
+#include "plan/plan.h"
+#include "quality/metrics.h"
+
+namespace taec {
+
+// One input of the plan under test, NCHW fp32, batch 1 (converted to the candidate's layout and
+// io dtype when it runs).
+struct ValidationInput {
+  std::string name;  // "random_0", "image:astronaut" …
+  ValueShape shape;  // of `data`
+  std::vector<float> data;
+};
+
+struct ValidationInputOptions {
+  // Seeded random inputs. Decoders get latents drawn i.i.d. from N(0, s^2) with s the contract's
+  // typical std of real-image latents (0.8): the scale the decoder sees in use, so every layer
+  // runs in its working range rather than in the tanh input clamp's saturation. Encoders get
+  // uniform [0,1] noise images (the whole input range, the hardest case for the encoder). The
+  // generator is splitmix64 + Box-Muller, defined here, so a seed gives the same inputs with any
+  // standard library.
+  int random_count = 2;
+  uint64_t seed = 20240917;
+  // Real photos: each is scaled to cover the plan's size and center-cropped (image_prep.h); a
+  // decoder gets their latents from `encoder` run as a compiled fp32 plan.
+  std::vector<std::string> image_paths;
+};
+
+// Inputs for a plan of `model` at height x width image pixels. `encoder` (role encoder, same
+// latent channels) is needed only for a decoder with image_paths; it may be null otherwise.
+Result<std::vector<ValidationInput>> make_validation_inputs(const Model& model, const Model* encoder, int height,
+                                                            int width, const ValidationInputOptions& options);
+
+// Inputs plus the reference engine's outputs on them.
+struct ValidationSet {
+  std::string variant;
+  Role role = Role::decoder;
+  int height = 0, width = 0;  // image size of the plans it checks
+  std::vector<ValidationInput> inputs;
+  std::vector<std::vector<float>> reference_outputs;  // NCHW fp32, parallel to inputs
+};
+
+// make_validation_inputs + the plain fp32 reference plan of `model` run on each (single
+// threaded: ~10 s per taef2 input at 512x512, ~4x that at 1024x1024; size sets accordingly).
+Result<ValidationSet> make_validation_set(std::shared_ptr<const Model> model, const Model* encoder, int height,
+                                          int width, const ValidationInputOptions& options);
+
+struct ValidationCase {
+  std::string input;  // ValidationInput::name
+  ErrorStats error;   // candidate vs reference over the whole (unclamped) output
+};
+
+struct ValidationReport {
+  std::vector<ValidationCase> cases;
+  // Field-wise worst over the cases: largest max_abs, MAE and RMSE, smallest PSNR.
+  ErrorStats worst;
+  double tolerance = 0;  // on max_abs
+  bool passed = false;   // every output finite and worst.max_abs <= tolerance
+};
+
+// Runs `candidate` on every input of `set` and compares its outputs with the reference's
+// (unclamped: the numbers a caller receives). The candidate must map the set's shapes; it may
+// use any layout and io dtype. Errors: a shape mismatch or a failed run (with the input's name),
+// never a tolerance failure (that is `passed == false`).
+Result<ValidationReport> validate_plan(Plan& candidate, const ValidationSet& set, double tolerance);
+
+// Max |err| a plan of `precision` may show against the reference: 1e-3 for compiled fp32 (and 0
+// for the reference itself); FP16-class (bf16): 0.05 for FLUX.2 (taef2) and 0.03 for the rest
+// (FLUX.1-class: taef1, taesd3, taesd, taesdxl), the product's tolerances.
+double default_tolerance(std::string_view variant, Precision precision);
+
+// "reference", "fp32", "bf16".
+const char* precision_name(Precision precision);
+
+}  // namespace taec

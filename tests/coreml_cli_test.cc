@@ -1,0 +1,100 @@
+// `taec export coreml` end to end: what it writes, --print-mil, and exit code 2 with a message
+// naming the file and the problem for bad input, with nothing left behind.
+#include <gmock/gmock.h>
+
+#include <filesystem>
+
+#include "base/sha256.h"
+#include "export/coreml/package_reader.h"
+#include "test_util.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using taec_test::quote;
+using taec_test::run_cli;
+
+constexpr const char* kTaef2WeightSha256 = "d9d30f8c992b265b3a08c19e2bcadff8da06fb3f2f96bb2dd7b8ee01c1519058";
+
+std::string model(const std::string& file) { return quote(taec_test::model_path(file)); }
+
+size_t entries(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator(); ++it) ++n;
+  return n;
+}
+
+TEST(coreml_cli, WritesOnePackagePerSizeWithTheSameWeights) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  auto r = run_cli("export coreml " + model("taef2_decoder.pth") + " --sizes 768,1024x512 --out " + quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name : {"taef2_decoder_768", "taef2_decoder_1024x512"}) {
+    const std::string path = dir + "/" + name + ".mlpackage";
+    auto read = taec::coreml::read_package(path);
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    auto bytes = taec_test::read_bytes(path + "/Data/com.apple.CoreML/weights/weight.bin");
+    EXPECT_EQ(taec::sha256_hex(bytes.data(), bytes.size()), kTaef2WeightSha256) << name;
+    EXPECT_THAT(r.out, HasSubstr(path));
+  }
+  EXPECT_EQ(entries(dir), 2u) << "no temporary directories left behind";
+}
+
+TEST(coreml_cli, MultifunctionAndEnumeratedPackages) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  auto r = run_cli("export coreml " + model("taef1_synthetic_decoder.safetensors") +
+                   " --sizes 256,512 --multifunction --io fp32 --out " + quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("function r256, r512"));
+  auto multi = taec::coreml::read_package(dir + "/taef1_decoder.mlpackage");
+  ASSERT_TRUE(multi.ok()) << multi.status().message();
+  EXPECT_EQ(multi->model.description().defaultfunctionname(), "r256");
+  r = run_cli("export coreml " + model("taef1_synthetic_decoder.safetensors") + " --sizes 256,512 --enumerated --out " +
+              quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(taec::coreml::read_package(dir + "/taef1_decoder_enumerated.mlpackage").ok());
+}
+
+TEST(coreml_cli, PrintMil) {
+  TAEC_REQUIRE_FIXTURES();
+  auto r = run_cli("export coreml " + model("taef2_decoder.safetensors") + " --sizes 64 --print-mil");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("func main<ios18>(tensor<fp16, [1, 8, 8, 32]> latent)"));
+  EXPECT_THAT(r.out, HasSubstr("tensor<fp16, [64, 32, 3, 3]> decoder_1_weight_to_fp16 = const()"));
+  EXPECT_THAT(r.out, HasSubstr("BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), offset = uint64(64))"));
+  EXPECT_THAT(r.out, HasSubstr("fp16 decoder_0_y_0 = const()[name = string(\"decoder_0_y_0\"), val = fp16(0x1.554p-2)]"));
+  EXPECT_THAT(r.out, HasSubstr("} -> (image);"));
+}
+
+TEST(coreml_cli, BadInputExitsTwoNamingTheProblem) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  taec_test::write_bytes(dir + "/file", {1, 2, 3});
+  struct Bad {
+    std::string args;
+    std::string message;
+  };
+  const std::vector<Bad> cases = {
+      {"export coreml " + quote(dir + "/missing.pth") + " --out " + quote(dir + "/o"), "missing.pth"},
+      {"export coreml " + model("taef2_encoder.safetensors") + " --out " + quote(dir + "/o"), "holds an encoder"},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 770 --out " + quote(dir + "/o"),
+       "770x770 is not a positive multiple of 8"},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 64,abc --out " + quote(dir + "/o"), "\"abc\""},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 64 --out " + quote(dir + "/file/o"),
+       dir + "/file/o"},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 64 --enumerated --multifunction --out " +
+       quote(dir + "/o"), "exclude each other"},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 64", "--out"},
+      {"export coreml " + model("taef2_decoder.pth") + " --layout nhcw --out " + quote(dir + "/o"), "nhcw"},
+  };
+  for (const Bad& b : cases) {
+    auto r = run_cli(b.args);
+    EXPECT_EQ(r.exit_code, 2) << b.args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(b.message)) << b.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o")) << "nothing written on bad input";
+}
+
+}  // namespace

@@ -1,0 +1,253 @@
+// taec's Core ML package reader refuses what is wrong: for every op type the exporter emits, an
+// op whose declared output type differs from the type its inputs give; blob references that do
+// not resolve to a record of the right dtype and size; broken weight.bin, manifest and
+// description. Each case starts from a valid exported package and breaks one thing.
+#include <gmock/gmock.h>
+
+#include <functional>
+
+#include "export/coreml/package_reader.h"
+#include "export/coreml/package_writer.h"
+#include "graph/model.h"
+#include "test_util.h"
+
+namespace {
+
+using namespace taec::coreml;
+using ::testing::HasSubstr;
+
+// The FLUX.2 decoder with fp32 NHWC I/O: every op type the exporter emits (casts included).
+const PackageContents& taef2_package() {
+  static const PackageContents contents = [] {
+    auto model = taec::load_model(taec_test::model_path("taef2_decoder.safetensors"), taec::LoadRequest{});
+    EXPECT_TRUE(model.ok()) << model.status().message();
+    ExportOptions options;
+    options.sizes = {{64, 64}};
+    options.lowering.fp32_io = true;
+    auto packages = build_packages(**model, options);
+    EXPECT_TRUE(packages.ok()) << packages.status().message();
+    return packages->front();
+  }();
+  return contents;
+}
+
+PackageFiles files_of(const PackageContents& p) {
+  PackageFiles f;
+  f.manifest = manifest_json();
+  EXPECT_TRUE(p.model.SerializeToString(&f.model));
+  f.weights = p.weights;
+  f.has_weights = true;
+  return f;
+}
+
+mil::Block& main_block(spec::Model& m) {
+  return m.mutable_mlprogram()->mutable_functions()->at("main").mutable_block_specializations()->at("CoreML8");
+}
+
+taec::Result<ReadPackage> parse_with(const std::function<void(spec::Model&)>& edit) {
+  spec::Model m = taef2_package().model;
+  edit(m);
+  PackageFiles f = files_of(taef2_package());
+  EXPECT_TRUE(m.SerializeToString(&f.model));
+  return parse_package("pkg", f);
+}
+
+TEST(coreml_reader, ExportedPackageIsValid) {
+  TAEC_REQUIRE_FIXTURES();
+  auto read = parse_package("pkg", files_of(taef2_package()));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(read->functions.at("main").op_histogram.at("cast"), 2);
+}
+
+// One failure per op type: the first op of the type gets a wrong last dimension (or dtype for
+// ops whose output is a scalar), and the reader must name the mismatch.
+TEST(coreml_reader, EveryOpTypeIsCheckedAgainstShapeInference) {
+  TAEC_REQUIRE_FIXTURES();
+  auto read = parse_package("pkg", files_of(taef2_package()));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  const auto& histogram = read->functions.at("main").op_histogram;
+  ASSERT_EQ(histogram.size(), 16u);  // the 15 op types of the fp16 program, plus cast
+  for (const auto& [type, count] : histogram) {
+    SCOPED_TRACE(type);
+    for (int mode = 0; mode < 2; ++mode) {  // 0: a dimension, 1: the dtype
+      auto result = parse_with([&, type = type](spec::Model& m) {
+        for (auto& op : *main_block(m).mutable_operations()) {
+          if (op.type() != type) continue;
+          mil::TensorType* t = op.mutable_outputs(0)->mutable_type()->mutable_tensortype();
+          if (mode == 0 && t->dimensions_size() > 0) {
+            auto* d = t->mutable_dimensions(t->dimensions_size() - 1)->mutable_constant();
+            d->set_size(d->size() + 1);
+          } else {
+            t->set_datatype(t->datatype() == mil::FLOAT16 ? mil::FLOAT32 : mil::FLOAT16);
+          }
+          return;
+        }
+      });
+      ASSERT_FALSE(result.ok());
+      EXPECT_THAT(result.status().message(), HasSubstr("is declared"));
+    }
+  }
+}
+
+// The flexible (enumerated) FLUX.2 program reshapes back through a `shape` op: same check.
+TEST(coreml_reader, ShapeOpOfTheEnumeratedProgramIsChecked) {
+  TAEC_REQUIRE_FIXTURES();
+  auto model = taec::load_model(taec_test::model_path("taef2_decoder.safetensors"), taec::LoadRequest{});
+  ASSERT_TRUE(model.ok());
+  ExportOptions options;
+  options.sizes = {{64, 64}, {128, 128}};
+  options.packaging = Packaging::enumerated;
+  auto packages = build_packages(**model, options);
+  ASSERT_TRUE(packages.ok()) << packages.status().message();
+  PackageFiles files = files_of(packages->front());
+  ASSERT_TRUE(parse_package("pkg", files).ok());
+  for (const char* type : {"shape", "reshape"}) {
+    spec::Model m = packages->front().model;
+    for (auto& op : *main_block(m).mutable_operations()) {
+      if (op.type() != type) continue;
+      auto* d = op.mutable_outputs(0)->mutable_type()->mutable_tensortype()->mutable_dimensions(0)->mutable_constant();
+      d->set_size(d->size() + 1);
+      break;
+    }
+    ASSERT_TRUE(m.SerializeToString(&files.model));
+    auto result = parse_package("pkg", files);
+    ASSERT_FALSE(result.ok()) << type;
+    EXPECT_THAT(result.status().message(), HasSubstr("is declared")) << type;
+  }
+}
+
+const mil::Value& first_blob_val(spec::Model& m, mil::Operation** op_out) {
+  for (auto& op : *main_block(m).mutable_operations()) {
+    auto it = op.mutable_attributes()->find("val");
+    if (op.type() == "const" && it != op.mutable_attributes()->end() && it->second.has_blobfilevalue()) {
+      *op_out = &op;
+      return it->second;
+    }
+  }
+  ADD_FAILURE() << "no blob const";
+  static mil::Value none;
+  return none;
+}
+
+TEST(coreml_reader, BlobReferencesMustResolveToRecordsOfTheRightDtypeAndSize) {
+  TAEC_REQUIRE_FIXTURES();
+  struct Edit {
+    const char* what;
+    std::function<void(mil::Operation&, mil::Value&)> edit;
+    const char* expected;
+  };
+  const std::vector<Edit> edits = {
+      {"offset between records", [](mil::Operation&, mil::Value& v) { v.mutable_blobfilevalue()->set_offset(65); },
+       "no blob record"},
+      {"other file", [](mil::Operation&, mil::Value& v) { v.mutable_blobfilevalue()->set_filename("@model_path/x.bin"); },
+       "refers to blob file"},
+      {"dtype",
+       [](mil::Operation& op, mil::Value& v) {
+         v.mutable_type()->mutable_tensortype()->set_datatype(mil::FLOAT32);
+         op.mutable_outputs(0)->mutable_type()->mutable_tensortype()->set_datatype(mil::FLOAT32);
+       },
+       "holds fp16 data"},
+      {"size",
+       [](mil::Operation& op, mil::Value& v) {
+         v.mutable_type()->mutable_tensortype()->mutable_dimensions(0)->mutable_constant()->set_size(65);
+         op.mutable_outputs(0)->mutable_type()->mutable_tensortype()->mutable_dimensions(0)->mutable_constant()->set_size(65);
+       },
+       "the type needs"},
+  };
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.what);
+    auto result = parse_with([&](spec::Model& m) {
+      mil::Operation* op = nullptr;
+      first_blob_val(m, &op);
+      e.edit(*op, op->mutable_attributes()->at("val"));
+    });
+    ASSERT_FALSE(result.ok());
+    EXPECT_THAT(result.status().message(), HasSubstr(e.expected));
+  }
+}
+
+TEST(coreml_reader, RejectsBrokenProgramsAndDescriptions) {
+  TAEC_REQUIRE_FIXTURES();
+  struct Edit {
+    const char* what;
+    std::function<void(spec::Model&)> edit;
+    const char* expected;
+  };
+  const std::vector<Edit> edits = {
+      {"undefined input", [](spec::Model& m) {
+         auto& ops = *main_block(m).mutable_operations();
+         for (auto& op : ops) {
+           if (op.type() == "relu") {
+             op.mutable_inputs()->at("x").mutable_arguments(0)->set_name("nowhere");
+             return;
+           }
+         }
+       }, "not bound to one earlier value"},
+      {"unknown op", [](spec::Model& m) { main_block(m).mutable_operations(3)->set_type("gelu"); }, "not supported"},
+      {"non-const param", [](spec::Model& m) {
+         for (auto& op : *main_block(m).mutable_operations()) {
+           if (op.type() == "conv") {
+             op.mutable_inputs()->at("weight").mutable_arguments(0)->set_name("latent");
+             return;
+           }
+         }
+       }, "must be a const"},
+      {"opset", [](spec::Model& m) { m.set_specificationversion(8); }, "opset"},
+      {"description shape", [](spec::Model& m) {
+         m.mutable_description()->mutable_input(0)->mutable_type()->mutable_multiarraytype()->set_shape(1, 9);
+       }, "description shape"},
+      {"output name", [](spec::Model& m) { m.mutable_description()->mutable_output(0)->set_name("rgb"); }, "named image"},
+      {"program version", [](spec::Model& m) { m.mutable_mlprogram()->set_version(2); }, "program version"},
+  };
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.what);
+    auto result = parse_with(e.edit);
+    ASSERT_FALSE(result.ok());
+    EXPECT_THAT(result.status().message(), HasSubstr(e.expected));
+  }
+}
+
+TEST(coreml_reader, RejectsBrokenWeightFilesAndManifests) {
+  TAEC_REQUIRE_FIXTURES();
+  struct Edit {
+    const char* what;
+    std::function<void(PackageFiles&)> edit;
+    const char* expected;
+  };
+  const std::vector<Edit> edits = {
+      {"sentinel", [](PackageFiles& f) { f.weights[64] ^= 1; }, "sentinel"},
+      {"version", [](PackageFiles& f) { f.weights[4] = 3; }, "version 3"},
+      {"truncated", [](PackageFiles& f) { f.weights.resize(f.weights.size() - 1); }, "past the end"},
+      {"trailing bytes", [](PackageFiles& f) { f.weights.push_back(0); }, "after the last"},
+      {"count", [](PackageFiles& f) { f.weights[0] += 1; }, "past the end"},
+      {"dtype code", [](PackageFiles& f) { f.weights[64 + 4] = 99; }, "unknown dtype"},
+      {"manifest version", [](PackageFiles& f) {
+         f.manifest.replace(f.manifest.find("1.0.0"), 5, "2.0.0");
+       }, "fileFormatVersion"},
+      {"manifest path", [](PackageFiles& f) {
+         f.manifest.replace(f.manifest.find("com.apple.CoreML/model.mlmodel"), 30, "../../../../../../etc/passwd");
+       }, "unsafe path"},
+      {"manifest json", [](PackageFiles& f) { f.manifest.resize(10); }, "not a JSON object"},
+      {"model bytes", [](PackageFiles& f) { f.model = "\xff\xff\xff"; }, "protobuf"},
+  };
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.what);
+    PackageFiles f = files_of(taef2_package());
+    e.edit(f);
+    auto result = parse_package("pkg", f);
+    ASSERT_FALSE(result.ok());
+    EXPECT_THAT(result.status().message(), HasSubstr(e.expected));
+  }
+}
+
+TEST(coreml_reader, ReadsPackagesFromDiskAndNamesMissingOnes) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  ASSERT_TRUE(write_package(dir + "/a.mlpackage", taef2_package()).ok());
+  EXPECT_TRUE(read_package(dir + "/a.mlpackage").ok());
+  auto missing = read_package(dir + "/b.mlpackage");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("b.mlpackage"));
+}
+
+}  // namespace
