@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan + fuzzer coverage) into build-fuzz and runs
-# each for SECONDS (default 60), seeded with the real files from ../shared. Prints execs and
-# coverage per target; exits non-zero on any crash, leak or sanitizer report (the reproducer is
-# left in build-fuzz/artifacts). TAEC_FUZZ_SEED fixes libFuzzer's seed; with TAEC_FUZZ_FIXED_RUNS=1
-# each target runs a fixed number of inputs (about 60 s each here) instead of a time budget, so a
-# run from the same seeds is repeatable (CI).
+# Builds the libFuzzer targets (clang, ASan + UBSan + fuzzer coverage) into build-asan — the
+# same configuration scripts/sanitize.sh tests with, so CI compiles it once — and runs each for
+# SECONDS (default 60), seeded with the real files from ../shared. Prints execs and coverage per
+# target; exits non-zero on any crash, leak or sanitizer report (the reproducer is left in
+# build-asan/artifacts). TAEC_FUZZ_SEED fixes libFuzzer's seed; with TAEC_FUZZ_FIXED_RUNS=1 each
+# target runs a fixed number of inputs (about 30 s each here) instead of a time budget, so a run
+# from the same seeds is repeatable (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shared="${TAEC_SHARED_DIR:-$(cd .. && pwd)/shared}"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAEC_BUILD_TESTS=OFF \
-  -DTAEC_FUZZ=ON -DTAEC_SANITIZE=address,undefined >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package taec_cli
-corpus=build-fuzz/corpus
-artifacts=build-fuzz/artifacts
+scripts/configure_asan.sh
+cmake --build build-asan -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package taec_cli
+corpus=build-asan/corpus
+artifacts=build-asan/artifacts
 mkdir -p "$artifacts"
 seed() {  # target, files...
   local dir="$corpus/$1"
@@ -30,13 +30,13 @@ seed fuzz_npy "$shared"/golden/taef2/dec_tiny_*.npy "$shared"/golden/taef1_synth
 seed fuzz_image "$shared"/images/*.png "$shared"/images/*.jpg
 # Core ML packages written by the exporter, their three files joined as fuzz/fuzz_coreml.cc reads them.
 mkdir -p "$corpus/fuzz_coreml"
-coreml_tmp=build-fuzz/coreml_seeds
+coreml_tmp=build-asan/coreml_seeds
 rm -rf "$coreml_tmp"
 coreml_seed() {  # weights, extra export flags...
   local weights=$1
   shift
   [ -f "$weights" ] || return 0
-  build-fuzz/taec export coreml "$weights" --sizes 8,16 --out "$coreml_tmp" "$@" >/dev/null ||
+  build-asan/taec export coreml "$weights" --sizes 8,16 --out "$coreml_tmp" "$@" >/dev/null ||
     echo "fuzz_coreml: could not export a seed from $weights; fuzzing with fewer seeds"
 }
 coreml_seed "$shared"/models/taef2_decoder.safetensors --multifunction
@@ -49,24 +49,24 @@ for pkg in "$coreml_tmp"/*.mlpackage; do
 done
 # A taec package's three kinds of file, each prefixed with the selector byte fuzz_package reads.
 mkdir -p "$corpus/fuzz_package"
-package_tmp=build-fuzz/package_seed
+package_tmp=build-asan/package_seed
 if [ -f "$shared/models/taef2_decoder.safetensors" ]; then
-  build-fuzz/taec pack "$shared/models/taef2_decoder.safetensors" --sizes 16,16x24 --random-inputs 1 --out "$package_tmp" 2>/dev/null
+  build-asan/taec pack "$shared/models/taef2_decoder.safetensors" --sizes 16,16x24 --random-inputs 1 --out "$package_tmp" 2>/dev/null
   { printf '\x00'; cat "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest"
   { printf '\x01'; cat "$package_tmp/plans/16x16.json"; } > "$corpus/fuzz_package/plan"
   { printf '\x02'; cat "$package_tmp/weight.bin"; } > "$corpus/fuzz_package/weights"
 fi
 status=0
 for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package; do
-  log="build-fuzz/$target.log"
+  log="build-asan/$target.log"
   budget=(-max_total_time="$seconds")
   if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
     case $target in
-      fuzz_checkpoint) runs=250000 ;; fuzz_pickle) runs=500000 ;; fuzz_coreml) runs=4000 ;; fuzz_package) runs=30000 ;; fuzz_npy) runs=10000000 ;; *) runs=120000 ;;
+      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=15000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
     esac
     budget=(-runs="$runs" -max_total_time=600)
   fi
-  if ! ASAN_OPTIONS=detect_leaks=1 build-fuzz/fuzz/$target "$corpus/$target" "${budget[@]}" \
+  if ! ASAN_OPTIONS=detect_leaks=1 build-asan/fuzz/$target "$corpus/$target" "${budget[@]}" \
       ${TAEC_FUZZ_SEED:+-seed="$TAEC_FUZZ_SEED"} \
       -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts/$target-" >"$log" 2>&1; then
     echo "$target: FAILED, see $log and $artifacts"

@@ -5,7 +5,7 @@
 # took 8 of the 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAEC_SANITIZE=address,undefined >/dev/null
+scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
   -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_bf16'
