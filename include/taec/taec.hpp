@@ -11,6 +11,10 @@
 #include "taec/taec.h"
 
 namespace taec {
+// The wrappers live in an inline namespace: callers write taec::Model, but the symbols are
+// distinct from the library's internal classes of the same names (taec::Model, taec::Plan,
+// taec::Package), so a program linking both never merges their inline functions.
+inline namespace cpp {
 
 class Error : public std::runtime_error {
  public:
@@ -163,6 +167,7 @@ inline std::string resolve_weights(const std::string& name_or_path, taec_role ro
   return buf.data();
 }
 
+}  // namespace cpp
 }  // namespace taec
 
 #endif  // TAEC_TAEC_HPP_
