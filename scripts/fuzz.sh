@@ -62,7 +62,7 @@ for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_p
   budget=(-max_total_time="$seconds")
   if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
     case $target in
-      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=15000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
+      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=300000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
     esac
     budget=(-runs="$runs" -max_total_time=600)
   fi

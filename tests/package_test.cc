@@ -148,7 +148,9 @@ TEST_P(PackGolden, VerifiesAndDecodesGoldenCasesWithinTolerance) {
   EXPECT_LE(taec_test::max_abs_diff(got.data(), want.data(), got.size()), g.tolerance);
   // The manifest records the validation figures and what they were measured on.
   const std::string manifest = slurp(out + "/manifest.json");
-  if (g.photos) EXPECT_NE(manifest.find("\"image:coffee\""), std::string::npos);
+  if (g.photos) {
+    EXPECT_NE(manifest.find("\"image:coffee\""), std::string::npos);
+  }
   EXPECT_NE(manifest.find("\"random_0\""), std::string::npos);
   EXPECT_NE(manifest.find("agrees with the scalar reference engine"), std::string::npos);
 }
@@ -177,7 +179,7 @@ TEST(Pack, SharesWeightsAcrossSizesAndZipMatchesDirectory) {
   EXPECT_EQ(run_cli("verify " + quote(dir + "/pkg.zip")).exit_code, 0);
   EXPECT_EQ(slurp(dir + "/pkg/weight.bin").size(), fs::file_size(dir + "/pkg/weight.bin"));
 
-  for (const std::string path : {dir + "/pkg", dir + "/pkg.zip"}) {
+  for (const std::string& path : {dir + "/pkg", dir + "/pkg.zip"}) {
     taec::Package pkg(path);
     taec::Plan a = pkg.load_plan(64, 64);
     const size_t after_one = pkg.info().packed_weight_bytes;
