@@ -161,7 +161,7 @@ INSTANTIATE_TEST_SUITE_P(Models, PackGolden,
                                            GoldenPack{"taef2", TAEC_PRECISION_FP32, TAEC_LAYOUT_NCHW, TAEC_DTYPE_F32, 1e-3, false},
                                            // Quantized weights, within their documented tolerances (docs/PACKAGE.md).
                                            GoldenPack{"taef2", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.1, false, "palette8"},
-                                           GoldenPack{"taef1_synthetic", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.12, false, "int8"},
+                                           GoldenPack{"taef1_synthetic", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.2, false, "int8"},
                                            GoldenPack{"taef2", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.6, false, "palette4"}),
                          [](const auto& info) {
                            const std::string w = info.param.weights;

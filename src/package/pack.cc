@@ -170,13 +170,14 @@ Result<ValidationSet> reference_set(const std::shared_ptr<const Model>& source, 
 }
 
 // Quantized weights add their own error. These bounds are the method's measured worst max |err|
-// (bf16 compute, taef2 and taef1_synthetic at 256 and 512, random and photo latents: palette8
-// 0.057, int8 0.076, palette4 0.38) with about 1.6x margin: documented, not product, tolerances.
+// with about 1.6x margin (bf16 compute; taef2 and taef1_synthetic at 256, 512, 1024 and 2048;
+// random and photo latents: palette8 0.057, int8 0.122, palette4 0.38): documented, not
+// product, tolerances.
 double pack_tolerance(const std::string& variant, Precision precision, WeightQuant quant) {
   switch (quant) {
     case WeightQuant::none: return default_tolerance(variant, precision);
     case WeightQuant::palette8: return 0.1;
-    case WeightQuant::int8: return 0.12;
+    case WeightQuant::int8: return 0.2;
     case WeightQuant::palette4: return 0.6;
   }
   return 0;
