@@ -28,6 +28,14 @@ Status fsync_path(const std::string& path) {
   return ok ? ok_status() : Status(Code::io, path + ": fsync failed: " + errno_text());
 }
 
+// Deletes a package directory manifest first, so a deletion cut short (a kill) never leaves a
+// directory whose manifest lists files that are gone.
+void remove_package(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove(dir / "manifest.json", ec);
+  fs::remove_all(dir, ec);
+}
+
 // Removes temporaries of earlier packs to the same destination whose process is gone (killed).
 void remove_stale_partials(const fs::path& out) {
   std::error_code ec;
@@ -37,7 +45,7 @@ void remove_stale_partials(const fs::path& out) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) remove_package(entry.path());
   }
 }
 
@@ -112,10 +120,10 @@ Status write_package(const std::string& out_str, bool zip, const std::vector<Pac
   }
   remove_stale_partials(out);
   const fs::path tmp = out.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
+  remove_package(tmp);
   Status written = zip ? write_zip(tmp, files) : write_directory(tmp, files);
   if (!written.ok()) {
-    fs::remove_all(tmp, ec);
+    remove_package(tmp);
     return written;
   }
   const std::string parent = out.parent_path().empty() ? "." : out.parent_path().string();
@@ -123,11 +131,11 @@ Status write_package(const std::string& out_str, bool zip, const std::vector<Pac
     // A file (zip) is replaced atomically by rename; a new directory appears atomically.
     if (::rename(tmp.c_str(), out.c_str()) != 0) {
       const std::string why = errno_text();
-      fs::remove_all(tmp, ec);
+      remove_package(tmp);
       return Status(Code::io, out_str + ": cannot move the new package into place: " + why);
     }
   } else if (exchange(tmp, out)) {
-    fs::remove_all(tmp, ec);  // now the previous package
+    remove_package(tmp);  // now the previous package
   } else {
     // No atomic exchange (old kernel or filesystem): move the old one aside first. A crash
     // between the two renames leaves the old package complete under the .partial name.
@@ -135,10 +143,10 @@ Status write_package(const std::string& out_str, bool zip, const std::vector<Pac
     if (::rename(out.c_str(), old.c_str()) != 0 || ::rename(tmp.c_str(), out.c_str()) != 0) {
       const std::string why = errno_text();
       if (!fs::exists(out) && fs::exists(old)) ::rename(old.c_str(), out.c_str());
-      fs::remove_all(tmp, ec);
+      remove_package(tmp);
       return Status(Code::io, out_str + ": cannot replace the previous package: " + why);
     }
-    fs::remove_all(old, ec);
+    remove_package(old);
   }
   return fsync_path(parent);
 }
