@@ -55,14 +55,11 @@ std::vector<std::string> split(const std::string& list) {
 std::vector<Size> parse_sizes(const std::string& list) {
   std::vector<Size> out;
   for (const std::string& s : split(list)) {
-    const size_t x = s.find('x');
-    char* end = nullptr;
-    const long h = std::strtol(s.c_str(), &end, 10);
-    const long w = x == std::string::npos ? h : std::strtol(s.c_str() + x + 1, &end, 10);
-    if (h <= 0 || w <= 0 || h > 16384 || w > 16384 || *end != '\0') {
+    int h = 0, w = 0;
+    if (!parse_image_size(s, &h, &w) || h > 16384 || w > 16384) {
       throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "--sizes: '" + s + "' is not a size (N or HxW)");
     }
-    out.push_back({static_cast<int>(h), static_cast<int>(w)});
+    out.push_back({h, w});
   }
   if (out.empty()) throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "--sizes: no sizes given");
   return out;
