@@ -1,5 +1,6 @@
 // Measures this machine's arithmetic peaks, to put taec's GFLOP/s in proportion:
-// fp32 FMA (zmm and ymm) and bf16 dot products (vdpbf16ps), on 1 and N threads.
+// fp32 FMA (zmm and ymm), bf16 dot products (vdpbf16ps) and int8 dot products (vpdpbusd), on 1
+// and N threads.
 // Built with AVX-512 flags; run only on a CPU that has them (it checks).
 #include <immintrin.h>
 
@@ -61,6 +62,18 @@ float dot_bf16() {
   return _mm512_reduce_add_ps(s);
 }
 
+// int8 dot products (vpdpbusd): 64 multiply-adds of u8 x s8 per instruction.
+float dot_int8() {
+  __m512i acc[kChains];
+  const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(1);
+  for (auto& v : acc) v = _mm512_setzero_si512();
+  for (long i = 0; i < kIters; ++i)
+    for (auto& v : acc) v = _mm512_dpbusd_epi32(v, a, b);
+  __m512i s = acc[0];
+  for (int c = 1; c < kChains; ++c) s = _mm512_add_epi32(s, acc[c]);
+  return static_cast<float>(_mm512_reduce_add_epi32(s));
+}
+
 }  // namespace
 
 int main() {
@@ -75,6 +88,7 @@ int main() {
     std::printf("%d thread(s): fp32 FMA zmm %.0f GFLOP/s, ymm %.0f GFLOP/s", threads,
                 rate(threads, 2.0 * 16 * kChains, fma_zmm), rate(threads, 2.0 * 8 * kChains, fma_ymm));
     if (isa >= taec::Isa::avx512_bf16) std::printf(", bf16 dot %.0f GFLOP/s", rate(threads, 2.0 * 32 * kChains, dot_bf16));
+    if (taec::has_avx512_vnni()) std::printf(", int8 dot %.0f GOP/s", rate(threads, 2.0 * 64 * kChains, dot_int8));
     std::printf("\n");
   }
   return 0;

@@ -41,6 +41,9 @@ coreml_seed() {  # weights, extra export flags...
 }
 coreml_seed "$shared"/models/taef2_decoder.safetensors --multifunction
 coreml_seed "$shared"/models/taef1_synthetic_decoder.safetensors --enumerated --io fp32 --layout nchw
+# Compressed weights: the iOS18 constexpr ops, uint4 and int8 blobs.
+coreml_seed "$shared"/models/taef2_decoder.safetensors --weights palette4
+coreml_seed "$shared"/models/taef1_synthetic_decoder.safetensors --weights int8 --multifunction
 for pkg in "$coreml_tmp"/*.mlpackage; do
   [ -d "$pkg" ] || continue
   { cat "$pkg/Manifest.json"; printf '\n--taec-coreml-part--\n'; cat "$pkg/Data/com.apple.CoreML/model.mlmodel"

@@ -1,5 +1,5 @@
-// `taec export coreml` end to end: what it writes, --print-mil, and exit code 2 with a message
-// naming the file and the problem for bad input, with nothing left behind.
+// `taec export coreml` end to end: what it writes, --print-mil, --weights, and exit code 2 with a
+// message naming the file and the problem for bad input, with nothing left behind.
 #include <gmock/gmock.h>
 
 #include <filesystem>
@@ -68,6 +68,32 @@ TEST(coreml_cli, PrintMil) {
   EXPECT_THAT(r.out, HasSubstr("} -> (image);"));
 }
 
+TEST(coreml_cli, CompressedWeights) {
+  TAEC_REQUIRE_FIXTURES();
+  auto r = run_cli("export coreml " + model("taef2_decoder.safetensors") + " --sizes 64 --weights palette4 --print-mil");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(
+      "tensor<fp16, [64, 32, 3, 3]> decoder_1_weight_to_fp16_palettized = constexpr_lut_to_dense("
+      "indices = tensor<uint4, [64, 32, 3, 3]>(BLOBFILE(path = string(\"@model_path/weights/weight.bin\"), "
+      "offset = uint64(64))), lut = tensor<fp16, [64, 1, 1, 1, 16, 1]>(BLOBFILE(path = string("
+      "\"@model_path/weights/weight.bin\"), offset = uint64(9344))))[name = string(\"decoder_1_weight_to_fp16_palettized\")];"));
+  EXPECT_THAT(r.out, HasSubstr("weight = decoder_1_weight_to_fp16_palettized, x = "));
+  r = run_cli("export coreml " + model("taef2_decoder.safetensors") + " --sizes 64 --weights int8 --print-mil");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("decoder_19_weight_to_fp16_quantized = constexpr_blockwise_shift_scale(data = "
+                               "tensor<int8, [3, 64, 3, 3]>(BLOBFILE("));
+  EXPECT_THAT(r.out, HasSubstr("scale = tensor<fp16, [3, 1, 1, 1]>([0x"));  // 3 scales: an immediate value
+
+  const std::string dir = taec_test::temp_dir();
+  r = run_cli("export coreml " + model("taef1_synthetic_decoder.safetensors") +
+              " --sizes 64,128 --multifunction --weights palette8 --out " + quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("taef1_decoder_palette8.mlpackage: function r64, r128; 336 ops each; conv weights palette8"));
+  auto read = taec::coreml::read_package(dir + "/taef1_decoder_palette8.mlpackage");
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(read->functions.at("r128").op_histogram.at("constexpr_lut_to_dense"), 35);
+}
+
 TEST(coreml_cli, BadInputExitsTwoNamingTheProblem) {
   TAEC_REQUIRE_FIXTURES();
   const std::string dir = taec_test::temp_dir();
@@ -88,6 +114,7 @@ TEST(coreml_cli, BadInputExitsTwoNamingTheProblem) {
        quote(dir + "/o"), "exclude each other"},
       {"export coreml " + model("taef2_decoder.pth") + " --sizes 64", "--out"},
       {"export coreml " + model("taef2_decoder.pth") + " --layout nhcw --out " + quote(dir + "/o"), "nhcw"},
+      {"export coreml " + model("taef2_decoder.pth") + " --weights palette3 --out " + quote(dir + "/o"), "palette3"},
   };
   for (const Bad& b : cases) {
     auto r = run_cli(b.args);

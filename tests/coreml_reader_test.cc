@@ -1,7 +1,9 @@
 // taec's Core ML package reader refuses what is wrong: for every op type the exporter emits, an
 // op whose declared output type differs from the type its inputs give; blob references that do
 // not resolve to a record of the right dtype and size; broken weight.bin, manifest and
-// description. Each case starts from a valid exported package and breaks one thing.
+// description; compressed weights (iOS18 constexpr ops) with a wrong LUT or scale shape, a wrong
+// blob dtype, truncated or mis-padded uint4 data. Each case starts from a valid exported package
+// and breaks one thing.
 #include <gmock/gmock.h>
 
 #include <functional>
@@ -248,6 +250,174 @@ TEST(coreml_reader, ReadsPackagesFromDiskAndNamesMissingOnes) {
   auto missing = read_package(dir + "/b.mlpackage");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("b.mlpackage"));
+}
+
+// Compressed weights (iOS18 constexpr ops): each case breaks one thing about the first
+// compressed conv weight of a taef2 package (decoder_1: [64, 32, 3, 3]; its indices / data blob is
+// the first record of weight.bin, at offset 64, data at 128).
+const PackageContents& compressed_package(WeightCompression weights) {
+  static std::map<WeightCompression, PackageContents> cache;
+  auto it = cache.find(weights);
+  if (it != cache.end()) return it->second;
+  auto model = taec::load_model(taec_test::model_path("taef2_decoder.safetensors"), taec::LoadRequest{});
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  ExportOptions options;
+  options.sizes = {{64, 64}};
+  options.weights = weights;
+  auto packages = build_packages(**model, options);
+  EXPECT_TRUE(packages.ok()) << packages.status().message();
+  return cache.emplace(weights, packages->front()).first->second;
+}
+
+mil::Operation& first_op(spec::Model& m, const std::string& type) {
+  for (auto& op : *main_block(m).mutable_operations()) {
+    if (op.type() == type) return op;
+  }
+  ADD_FAILURE() << "no " << type;
+  static mil::Operation none;
+  return none;
+}
+
+// An immediate value of `dims` (zeros), in the encoding of its dtype.
+mil::Value immediate(mil::DataType dtype, const std::vector<int64_t>& dims) {
+  mil::Value v;
+  *v.mutable_type() = tensor_type(dtype, dims);
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  auto* t = v.mutable_immediatevalue()->mutable_tensor();
+  if (dtype == mil::INT32) {
+    for (int64_t i = 0; i < n; ++i) t->mutable_ints()->add_values(dims.empty() ? 4 : 0);
+  } else {
+    t->mutable_bytes()->set_values(std::string(static_cast<size_t>(n) * (dtype == mil::FLOAT16 ? 2 : 1), '\0'));
+  }
+  return v;
+}
+
+void bind(mil::Operation& op, const std::string& param, mil::Value v) {
+  auto& args = (*op.mutable_inputs())[param];
+  args.Clear();
+  *args.add_arguments()->mutable_value() = std::move(v);
+}
+
+void put_u64(std::vector<uint8_t>& bytes, size_t at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) bytes[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+TEST(coreml_reader, CompressedWeightOpsAreCheckedRigorously) {
+  TAEC_REQUIRE_FIXTURES();
+  struct Edit {
+    const char* what;
+    WeightCompression weights;
+    std::function<void(spec::Model&, PackageFiles&)> edit;
+    const char* expected;
+  };
+  const char* lut_op = "constexpr_lut_to_dense";
+  const char* scale_op = "constexpr_blockwise_shift_scale";
+  const auto p4 = WeightCompression::palette4, i8 = WeightCompression::int8;
+  const std::vector<Edit> edits = {
+      // constexpr_lut_to_dense: the LUT's shape, the indices' dtype and size, the blob records.
+      {"lut palette entries", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "lut", immediate(mil::FLOAT16, {64, 1, 1, 1, 8, 1}));
+       }, "holds 8 palette entries; uint4 indices need exactly 16"},
+      {"lut block shape", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "lut", immediate(mil::FLOAT16, {3, 1, 1, 1, 16, 1}));
+       }, "dim 0 does not divide indices"},
+      {"lut rank", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "lut", immediate(mil::FLOAT16, {64, 1, 1, 16, 1}));
+       }, "must have rank 6"},
+      {"lut vector size", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "lut", immediate(mil::FLOAT16, {64, 1, 1, 1, 16, 2}));
+       }, "vector palettization"},
+      {"lut dtype", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "lut", immediate(mil::INT32, {64, 1, 1, 1, 16, 1}));
+       }, "lut must be fp16, fp32, int8 or uint8"},
+      {"vector_axis", p4, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, lut_op), "vector_axis", immediate(mil::INT32, {}));  // 4, rank is 4
+       }, "vector_axis"},
+      {"indices blob dtype", p4, [&](spec::Model& m, PackageFiles&) {
+         (*first_op(m, lut_op).mutable_inputs())["indices"].mutable_arguments(0)->mutable_value()->mutable_type()
+             ->mutable_tensortype()->set_datatype(mil::UINT8);
+       }, "holds uint4 data"},
+      {"indices count", p4, [&](spec::Model& m, PackageFiles&) {
+         (*first_op(m, lut_op).mutable_inputs())["indices"].mutable_arguments(0)->mutable_value()->mutable_type()
+             ->mutable_tensortype()->mutable_dimensions(3)->mutable_constant()->set_size(4);
+       }, "holds 9216 bytes, the type needs 12288"},
+      {"indices vs output shape", p4, [&](spec::Model& m, PackageFiles&) {
+         first_op(m, lut_op).mutable_outputs(0)->mutable_type()->mutable_tensortype()->mutable_dimensions(1)
+             ->mutable_constant()->set_size(16);
+       }, "is declared tensor<fp16, [64, 16, 3, 3]>"},
+      {"output dtype", p4, [&](spec::Model& m, PackageFiles&) {
+         first_op(m, lut_op).mutable_outputs(0)->mutable_type()->mutable_tensortype()->set_datatype(mil::FLOAT32);
+       }, "is declared tensor<fp32"},
+      {"truncated indices record", p4, [&](spec::Model&, PackageFiles& f) {
+         put_u64(f.weights, 64 + 8, 9215);  // size_bytes; the byte left out becomes alignment gap
+         f.weights[128 + 9215] = 0;
+       }, "holds 9215 bytes, the type needs 9216"},
+      {"uint4 padding bits", p4, [&](spec::Model&, PackageFiles& f) {
+         put_u64(f.weights, 64 + 24, 4);  // would say 18431 indices
+         f.weights[128 + 9215] &= 0x0f;
+       }, "declares 4 padding bits, the type needs 0"},
+      {"nonzero padding nibble", p4, [&](spec::Model&, PackageFiles& f) {
+         put_u64(f.weights, 64 + 24, 4);
+         f.weights[128 + 9215] |= 0xf0;
+       }, "padding bits of the last data byte are not 0"},
+      {"padding bits on fp16 data", p4, [&](spec::Model&, PackageFiles& f) {
+         put_u64(f.weights, 9344 + 24, 4);  // the LUT record
+       }, "padding bits do not fit fp16 data"},
+      {"input bound by name", p4, [&](spec::Model& m, PackageFiles&) {
+         auto& args = (*first_op(m, lut_op).mutable_inputs())["indices"];
+         args.Clear();
+         args.add_arguments()->set_name("latent");
+       }, "input indices must be bound to one value"},
+      {"constexpr output feeding a bias", p4, [&](spec::Model& m, PackageFiles&) {
+         const std::string w = first_op(m, lut_op).outputs(0).name();
+         (*first_op(m, "conv").mutable_inputs())["bias"].mutable_arguments(0)->set_name(w);
+       }, "may only be a conv weight"},
+      {"iOS17 opset", p4, [&](spec::Model& m, PackageFiles&) {
+         m.set_specificationversion(8);
+         mil::Function& fn = m.mutable_mlprogram()->mutable_functions()->at("main");
+         fn.set_opset("CoreML7");
+         mil::Block block = fn.block_specializations().at("CoreML8");
+         fn.mutable_block_specializations()->clear();
+         (*fn.mutable_block_specializations())["CoreML7"] = block;
+       }, "an iOS18 op in a program of opset CoreML7"},
+      // constexpr_blockwise_shift_scale: the scale's block shape, rank and dtype; data's dtype.
+      {"scale block shape", i8, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, scale_op), "scale", immediate(mil::FLOAT16, {3, 1, 1, 1}));
+       }, "does not divide data [64, 32, 3, 3] into whole blocks"},
+      {"scale rank", i8, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, scale_op), "scale", immediate(mil::FLOAT16, {64, 1, 1}));
+       }, "must have the rank of data"},
+      {"scale dtype", i8, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, scale_op), "scale", immediate(mil::INT8, {64, 1, 1, 1}));
+       }, "scale must be fp16 or fp32"},
+      {"offset shape", i8, [&](spec::Model& m, PackageFiles&) {
+         bind(first_op(m, scale_op), "offset", immediate(mil::FLOAT16, {1, 1, 1, 1}));
+       }, "must have the shape of scale"},
+      {"data blob dtype", i8, [&](spec::Model& m, PackageFiles&) {
+         (*first_op(m, scale_op).mutable_inputs())["data"].mutable_arguments(0)->mutable_value()->mutable_type()
+             ->mutable_tensortype()->set_datatype(mil::UINT8);
+       }, "holds int8 data"},
+      {"data vs output shape", i8, [&](spec::Model& m, PackageFiles&) {
+         first_op(m, scale_op).mutable_outputs(0)->mutable_type()->mutable_tensortype()->mutable_dimensions(0)
+             ->mutable_constant()->set_size(32);
+       }, "is declared tensor<fp16, [32, 32, 3, 3]>"},
+  };
+  for (WeightCompression w : {p4, i8}) {
+    auto valid = parse_package("pkg", files_of(compressed_package(w)));
+    ASSERT_TRUE(valid.ok()) << valid.status().message();
+  }
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.what);
+    const PackageContents& p = compressed_package(e.weights);
+    spec::Model m = p.model;
+    PackageFiles f = files_of(p);
+    e.edit(m, f);
+    ASSERT_TRUE(m.SerializeToString(&f.model));
+    auto result = parse_package("pkg", f);
+    ASSERT_FALSE(result.ok());
+    EXPECT_THAT(result.status().message(), HasSubstr(e.expected));
+  }
 }
 
 }  // namespace

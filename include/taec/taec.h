@@ -136,7 +136,14 @@ typedef enum taec_precision {
    * accumulation, transforms in fp32). Within the product's FP16-class tolerances (max |err|
    * 0.03 FLUX.1, 0.05 FLUX.2 against the reference). On CPUs without AVX512_BF16 it runs the
    * fp32 kernels (taec_plan_get_stats says so). */
-  TAEC_PRECISION_BF16 = 2
+  TAEC_PRECISION_BF16 = 2,
+  /* Int8 weights and activations (decoders): every convolution above the latent resolution runs
+   * u8 x s8 products summed exactly in int32 (AVX512_VNNI `vpdpbusd`), with per-output-channel
+   * weight scales and per-tensor activation scales from a calibration (taec_calibrate, or a
+   * package packed with this precision). Bias, residual and ReLU stay fp32. Quality is below
+   * the FP16-class one: see docs/QUANTIZATION.md for the measured loss. Without AVX512_VNNI it
+   * runs portable int8 kernels (slow; taec_plan_get_stats says so). */
+  TAEC_PRECISION_INT8 = 3
 } taec_precision;
 
 typedef enum taec_memory_mode {
@@ -171,11 +178,34 @@ typedef struct taec_plan_options {
   int threads;               /* 0 = all cores */
   taec_nonfinite_policy nonfinite;
   taec_memory_mode memory;   /* compiled plans only */
+  /* TAEC_PRECISION_INT8 only (required there): the activation ranges, see taec_calibrate_*.
+   * Borrowed: the plan copies what it needs at compile time. */
+  const struct taec_calibration* calibration;
 } taec_plan_options;
 
 void taec_plan_options_init(taec_plan_options* options);
 
 typedef struct taec_plan taec_plan;
+
+/* ---- Int8 activation calibration (TAEC_PRECISION_INT8) ------------------------------------
+ *
+ * An int8 plan quantizes each convolution's input with a per-tensor step from the input's max
+ * |x| over real latents (/255 with zero point 0 for post-ReLU inputs, /127 with zero point 128
+ * for signed ones). taec_calibrate_images measures it on photos (each fitted to size x size,
+ * encoded by `encoder`, decoded by `decoder`'s fp32 plan); taec_calibrate_latents on latents you
+ * already have. Deterministic: the same inputs give the same ranges bit for bit. Packages packed
+ * with TAEC_PRECISION_INT8 store theirs. */
+typedef struct taec_calibration taec_calibration;
+
+taec_status taec_calibrate_images(const taec_model* decoder, const taec_model* encoder, const char* const* image_paths,
+                                  size_t image_count, int size, int threads, taec_calibration** out);
+/* latents: count NCHW fp32 latents of the decoder's input shape for image_height x image_width,
+ * one after another. */
+taec_status taec_calibrate_latents(const taec_model* decoder, const float* latents, size_t count, int image_height,
+                                   int image_width, int threads, taec_calibration** out);
+/* What it was measured on, and how many convolution inputs it covers. Valid until freed. */
+const char* taec_calibration_describe(const taec_calibration* calibration);
+void taec_calibration_free(taec_calibration* calibration);
 
 taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* options,
                               taec_plan** out);
@@ -245,7 +275,9 @@ typedef struct taec_pack_options {
   size_t size_count;
   taec_layout layout;        /* of every plan's input and output */
   taec_dtype io_dtype;
-  taec_precision precision;  /* TAEC_PRECISION_FP32 or TAEC_PRECISION_BF16 */
+  /* TAEC_PRECISION_FP32, _BF16 or _INT8 (decoders; calibrated on the photos in image_dir at
+   * 512x512 and stored in the manifest; weights default to "int8") */
+  taec_precision precision;
   /* How weight.bin stores the convolution weights: NULL or "none" (as in the checkpoint),
    * "int8" (per output channel, symmetric), "palette8" (8-bit look-up table per tensor),
    * "palette4" (4-bit look-up table per output channel). Dequantized at load. */

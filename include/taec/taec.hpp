@@ -34,6 +34,7 @@ struct ModelDeleter { void operator()(taec_model* p) const { taec_model_free(p);
 struct PlanDeleter { void operator()(taec_plan* p) const { taec_plan_free(p); } };
 struct ArrayDeleter { void operator()(taec_array* p) const { taec_array_free(p); } };
 struct PackageDeleter { void operator()(taec_package* p) const { taec_package_free(p); } };
+struct CalibrationDeleter { void operator()(taec_calibration* p) const { taec_calibration_free(p); } };
 }  // namespace detail
 
 class Model {
@@ -90,6 +91,31 @@ class Plan {
   friend class Package;
   explicit Plan(taec_plan* raw) : handle_(raw) {}
   std::unique_ptr<taec_plan, detail::PlanDeleter> handle_;
+};
+
+// Int8 activation ranges (TAEC_PRECISION_INT8): set options.calibration = calibration.get().
+class Calibration {
+ public:
+  static Calibration from_images(const Model& decoder, const Model& encoder, const std::vector<std::string>& image_paths,
+                                 int size = 512, int threads = 0) {
+    std::vector<const char*> paths;
+    for (const std::string& p : image_paths) paths.push_back(p.c_str());
+    taec_calibration* raw = nullptr;
+    check(taec_calibrate_images(decoder.get(), encoder.get(), paths.data(), paths.size(), size, threads, &raw));
+    return Calibration(raw);
+  }
+  static Calibration from_latents(const Model& decoder, const float* latents, size_t count, int image_height, int image_width,
+                                  int threads = 0) {
+    taec_calibration* raw = nullptr;
+    check(taec_calibrate_latents(decoder.get(), latents, count, image_height, image_width, threads, &raw));
+    return Calibration(raw);
+  }
+  std::string describe() const { return taec_calibration_describe(handle_.get()); }
+  const taec_calibration* get() const { return handle_.get(); }
+
+ private:
+  explicit Calibration(taec_calibration* raw) : handle_(raw) {}
+  std::unique_ptr<taec_calibration, detail::CalibrationDeleter> handle_;
 };
 
 class Package {

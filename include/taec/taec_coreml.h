@@ -16,7 +16,8 @@
  *   free(report);
  *
  * What is written: ML Program packages, specification version 9 (iOS18/macOS15), opset CoreML8,
- * fp16 compute, input `latent`, output `image`; see docs/COREML_EXPORT.md. Only decoders export.
+ * fp16 compute, input `latent`, output `image`, conv weights fp16 or compressed (`weights`); see
+ * docs/COREML_EXPORT.md. Only decoders export.
  */
 #ifndef TAEC_TAEC_COREML_H_
 #define TAEC_TAEC_COREML_H_
@@ -44,6 +45,12 @@ typedef struct taec_coreml_options {
   const char* variant;  /* NULL = detect from the tensors */
   const char* out_dir;  /* created if missing; ignored with print_mil */
   int print_mil;        /* nonzero: write nothing, report the program as MIL text */
+  /* How the conv weights are stored, with the names and quantizers of taec_pack_options.weights:
+   * NULL or "none" (fp16 consts), "palette8" (8-bit LUT per tensor), "palette4" (4-bit LUT per
+   * output channel), both as iOS18 constexpr_lut_to_dense, or "int8" (per output channel,
+   * symmetric) as constexpr_blockwise_shift_scale. Compressed packages are named
+   * NAME_<method>[_size].mlpackage. Appended last so that the earlier fields keep their offsets. */
+  const char* weights;
 } taec_coreml_options;
 
 void taec_coreml_options_init(taec_coreml_options* options);

@@ -157,6 +157,9 @@ taec_status taec_roundtrip_run(const taec_model* encoder, const taec_model* deco
 /* summary.json's text; a Markdown table (per image and method, then means). Valid while rt lives. */
 const char* taec_roundtrip_json(const taec_roundtrip* rt);
 const char* taec_roundtrip_table(const taec_roundtrip* rt);
+/* A Markdown table, one row per method (means over the images): decode time, speed-up against
+ * fp32 and bf16, weight.bin size, PSNR/SSIM against the original and the fp32 round trip. */
+const char* taec_roundtrip_method_table(const taec_roundtrip* rt);
 void taec_roundtrip_free(taec_roundtrip* rt);
 
 #ifdef __cplusplus

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "graph/model.h"
 #include "package/package.h"
+#include "plan/calibration.h"
 #include "plan/plan.h"
 #include "taec/taec.h"
 
@@ -21,6 +22,11 @@ struct taec_model {
 
 struct taec_package {
   std::shared_ptr<taec::Package> package;
+};
+
+struct taec_calibration {
+  std::shared_ptr<const taec::ActivationCalibration> calibration;
+  std::string description;
 };
 
 struct taec_plan {

@@ -143,7 +143,7 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
   *out = nullptr;
   if (!one_of(options->layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("invalid layout");
   if (!one_of(options->io_dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("invalid io_dtype");
-  if (!one_of(options->precision, {TAEC_PRECISION_REFERENCE, TAEC_PRECISION_FP32, TAEC_PRECISION_BF16})) {
+  if (!one_of(options->precision, {TAEC_PRECISION_REFERENCE, TAEC_PRECISION_FP32, TAEC_PRECISION_BF16, TAEC_PRECISION_INT8})) {
     return invalid("invalid precision");
   }
   if (!one_of(options->memory, {TAEC_MEMORY_BANDED, TAEC_MEMORY_WHOLE})) return invalid("invalid memory mode");
@@ -160,6 +160,7 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
     o.threads = options->threads;
     o.nonfinite = static_cast<taec::NonfinitePolicy>(options->nonfinite);
     o.memory = static_cast<taec::MemoryMode>(options->memory);
+    if (options->calibration) o.calibration = options->calibration->calibration;
     auto plan = taec::compile_plan(model->model, o);
     if (!plan.ok()) return report(plan.status());
     *out = new taec_plan{std::move(plan).value(), {}};

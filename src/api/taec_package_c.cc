@@ -39,8 +39,8 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
   if (o->size_count > 0 && (o->heights == nullptr || o->widths == nullptr)) return invalid("taec_pack: NULL sizes");
   if (!valid_enum(o->layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_pack: invalid layout");
   if (!valid_enum(o->io_dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("taec_pack: invalid io_dtype");
-  if (!valid_enum(o->precision, {TAEC_PRECISION_FP32, TAEC_PRECISION_BF16})) {
-    return invalid("taec_pack: precision must be fp32 or bf16 (packages hold compiled plans)");
+  if (!valid_enum(o->precision, {TAEC_PRECISION_FP32, TAEC_PRECISION_BF16, TAEC_PRECISION_INT8})) {
+    return invalid("taec_pack: precision must be fp32, bf16 or int8 (packages hold compiled plans)");
   }
   if (o->random_inputs < 0 || o->tolerance < 0 || o->threads < 0) return invalid("taec_pack: negative count or tolerance");
   return guarded([&] {

@@ -23,7 +23,7 @@ struct taec_validation {
 };
 
 struct taec_roundtrip {
-  std::string json, table;
+  std::string json, table, method_table;
 };
 
 namespace {
@@ -52,6 +52,7 @@ taec::Result<taec::RoundtripMethod> package_method(std::shared_ptr<taec::Package
   method.name = "pkg-" + folder;
   method.label = "package " + pkg->path() + ": " + taec::precision_name(m.precision) + ", weights " + m.weights;
   method.precision = m.precision;
+  method.package_weight_bytes = pkg->weight_file_bytes();
   method.decoder_plan = [pkg](int size, int threads) -> taec::Result<std::unique_ptr<taec::Plan>> {
     taec::PackagePlanOptions po;
     po.threads = threads;
@@ -249,13 +250,14 @@ taec_status taec_roundtrip_run(const taec_model* encoder, const taec_model* deco
     }
     auto summary = taec::run_roundtrip(encoder->model, decoder->model, paths, o);
     if (!summary.ok()) return report(summary.status());
-    *out = new taec_roundtrip{taec::roundtrip_json(*summary), taec::roundtrip_table(*summary)};
+    *out = new taec_roundtrip{taec::roundtrip_json(*summary), taec::roundtrip_table(*summary), taec::roundtrip_method_table(*summary)};
     return ok();
   });
 }
 
 const char* taec_roundtrip_json(const taec_roundtrip* rt) { return rt ? rt->json.c_str() : ""; }
 const char* taec_roundtrip_table(const taec_roundtrip* rt) { return rt ? rt->table.c_str() : ""; }
+const char* taec_roundtrip_method_table(const taec_roundtrip* rt) { return rt ? rt->method_table.c_str() : ""; }
 void taec_roundtrip_free(taec_roundtrip* rt) { delete rt; }
 
 }  // extern "C"

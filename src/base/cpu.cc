@@ -46,6 +46,12 @@ Isa detected_isa() {
   return Isa::avx512;
 }
 
+bool has_avx512_vnni() {
+  if (usable_isa() < Isa::avx512) return false;
+  unsigned a, b, c, d;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+}
+
 Isa usable_isa(std::string* why) {
   const Isa detected = detected_isa();
   const char* cap = std::getenv("TAEC_MAX_ISA");

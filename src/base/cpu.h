@@ -13,6 +13,10 @@ const char* isa_name(Isa isa);
 // Highest ISA this CPU supports (AVX2 needs FMA too; AVX-512 needs F, BW, DQ, VL).
 Isa detected_isa();
 
+// AVX512_VNNI (vpdpbusd, the int8 dot product), detected independently of the Isa ladder: CPUs
+// have it with and without AVX512_BF16. False when the usable ISA is below avx512.
+bool has_avx512_vnni();
+
 // min(detected, $TAEC_MAX_ISA); `why` says how it was decided, for --verbose.
 Isa usable_isa(std::string* why = nullptr);
 

@@ -15,6 +15,7 @@
 #include "package/weight_file.h"
 #include "plan/program.h"
 #include "quant/quant_format.h"
+#include "quality/calibrate.h"
 #include "quality/validate.h"
 
 namespace taec {
@@ -85,15 +86,8 @@ Result<std::vector<WeightEntry>> weight_entries(const Model& model, WeightQuant 
     e.tensor.name = w.name;
     e.tensor.dtype = stored;
     e.tensor.shape = w.shape;
-    if (quant != WeightQuant::none && w.shape.size() == 4) {
-      if (quant == WeightQuant::int8) {
-        TAEC_ASSIGN_OR_RETURN(Int8Tensor q, quantize_int8(w.data.data(), w.shape));
-        TAEC_ASSIGN_OR_RETURN(e.quantized, write_quantized(q));
-      } else {
-        const bool four = quant == WeightQuant::palette4;
-        TAEC_ASSIGN_OR_RETURN(PalettizedTensor q, palettize(w.data.data(), w.shape, four ? 4 : 8, four ? 1 : 0));
-        TAEC_ASSIGN_OR_RETURN(e.quantized, write_quantized(q));
-      }
+    if (quant != WeightQuant::none && weight_is_quantized(w.shape)) {
+      TAEC_ASSIGN_OR_RETURN(e.quantized, quantized_record(w.data.data(), w.shape, quant));
       out.push_back(std::move(e));
       continue;
     }
@@ -174,6 +168,7 @@ Result<ValidationSet> reference_set(const std::shared_ptr<const Model>& source, 
 // random and photo latents: palette8 0.057, int8 0.122, palette4 0.38): documented, not
 // product, tolerances.
 double pack_tolerance(const std::string& variant, Precision precision, WeightQuant quant) {
+  if (precision == Precision::int8) return kInt8Tolerance;  // int8 weights included
   switch (quant) {
     case WeightQuant::none: return default_tolerance(variant, precision);
     case WeightQuant::palette8: return 0.1;
@@ -185,21 +180,17 @@ double pack_tolerance(const std::string& variant, Precision precision, WeightQua
 
 }  // namespace
 
-const char* weight_quant_name(WeightQuant q) {
-  switch (q) {
-    case WeightQuant::none: return "none";
-    case WeightQuant::int8: return "int8";
-    case WeightQuant::palette8: return "palette8";
-    case WeightQuant::palette4: return "palette4";
-  }
-  return "?";
+Result<uint64_t> weight_file_bytes(const Model& model, WeightQuant q) {
+  TAEC_ASSIGN_OR_RETURN(std::vector<WeightEntry> entries, weight_entries(model, q));
+  TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, write_weight_file(entries));
+  return static_cast<uint64_t>(bytes.size());
 }
 
 Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   if (o.sizes.empty()) return Status(Code::invalid_argument, "no sizes to pack");
   if (o.precision == Precision::reference) {
-    return Status(Code::invalid_argument, "packages hold compiled plans: precision fp32 or bf16, not reference");
+    return Status(Code::invalid_argument, "packages hold compiled plans: precision fp32, bf16 or int8, not reference");
   }
   if (o.out.empty()) return Status(Code::invalid_argument, "no output path (--out)");
   TAEC_ASSIGN_OR_RETURN(std::shared_ptr<const Model> source, load_model(o.weights_path, LoadRequest{}));
@@ -215,7 +206,10 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   m.layout = o.layout;
   m.io_dtype = o.io_dtype;
   m.precision = o.precision;
-  m.weights = weight_quant_name(o.weights);
+  // int8 plans requantize the weights per output channel exactly as int8 storage does, so that
+  // is what they store unless told otherwise.
+  const WeightQuant quant = o.precision == Precision::int8 && o.weights == WeightQuant::none ? WeightQuant::int8 : o.weights;
+  m.weights = weight_quant_name(quant);
   for (const auto& [h, w] : o.sizes) {
     PlanOptions probe;
     probe.image_height = h;
@@ -224,7 +218,7 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   }
 
   // weight.bin, and the model rebuilt from it: what every loader of the package will run.
-  TAEC_ASSIGN_OR_RETURN(std::vector<WeightEntry> entries, weight_entries(*source, o.weights));
+  TAEC_ASSIGN_OR_RETURN(std::vector<WeightEntry> entries, weight_entries(*source, quant));
   TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> weight_bin, write_weight_file(entries));
   entries.clear();
   m.files[kWeightFileName] = {weight_bin.size(), sha256_hex(weight_bin.data(), weight_bin.size())};
@@ -268,7 +262,18 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   }
   progress(std::string("checking the reference (") + reference_name(o.precision) + ") against the scalar reference engine");
   TAEC_ASSIGN_OR_RETURN(m.reference, anchor_reference(source, o.precision, o.threads));
-  const double tolerance = o.tolerance > 0 ? o.tolerance : pack_tolerance(m.variant, o.precision, o.weights);
+  if (o.precision == Precision::int8) {
+    if (model->role != Role::decoder) return Status(Code::invalid_argument, "int8 precision is for decoders");
+    if (vo.image_paths.empty() || !encoder) {
+      return Status(Code::invalid_argument, "int8 precision calibrates on photos: pass --images (or set TAEC_IMAGE_DIR) and the encoder");
+    }
+    progress("calibrating int8 activations on " + std::to_string(vo.image_paths.size()) + " photos at " +
+             std::to_string(kDefaultCalibrationSize) + "x" + std::to_string(kDefaultCalibrationSize));
+    TAEC_ASSIGN_OR_RETURN(ActivationCalibration cal,
+                          calibrate_on_photos(model, *encoder, vo.image_paths, kDefaultCalibrationSize, o.threads));
+    m.calibration = std::make_shared<const ActivationCalibration>(std::move(cal));
+  }
+  const double tolerance = o.tolerance > 0 ? o.tolerance : pack_tolerance(m.variant, o.precision, quant);
 
   std::vector<PackageFile> files;
   auto cache = std::make_shared<PackedWeightCache>();
@@ -285,6 +290,7 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     po.threads = o.threads;
     po.packed_cache = cache;
     po.band_pixels = kDefaultBandPixels;
+    po.calibration = m.calibration;
     TAEC_ASSIGN_OR_RETURN(auto plan, compile_plan(model, po));
     TAEC_ASSIGN_OR_RETURN(ValidationSet set, reference_set(source, *model, encoder.get(), o.precision, h, w, o.threads, vo));
     TAEC_ASSIGN_OR_RETURN(ValidationReport report, validate_plan(*plan, set, tolerance));

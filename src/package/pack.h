@@ -16,14 +16,12 @@
 #include "base/status.h"
 #include "package/package_format.h"
 #include "plan/plan.h"
+#include "quant/weight_quant.h"
 
 namespace taec {
 
-// How weight.bin stores the convolution weights (quant/): as in the checkpoint, or quantized;
-// loaders dequantize at load, so compute runs at `precision` either way.
-enum class WeightQuant { none, int8, palette8, palette4 };
-
-const char* weight_quant_name(WeightQuant q);  // "none", "int8", "palette8", "palette4"
+// How weight.bin stores the convolution weights: WeightQuant (quant/weight_quant.h). Loaders
+// dequantize at load, so compute runs at `precision` either way.
 
 struct PackOptions {
   std::string weights_path;  // the checkpoint
@@ -54,5 +52,8 @@ struct PackResult {
 };
 
 Result<PackResult> pack_package(const PackOptions& options, const ProgressFn& progress);
+
+// Bytes of the weight.bin a package of `model` with storage `q` holds (what pack writes).
+Result<uint64_t> weight_file_bytes(const Model& model, WeightQuant q);
 
 }  // namespace taec

@@ -134,6 +134,7 @@ Result<std::unique_ptr<Plan>> Package::load_plan(int height, int width, const Pa
 
 PlanOptions Package::plan_options(const PlanFile& pf, const PackagePlanOptions& options) const {
   PlanOptions o = pf.options;
+  o.calibration = manifest_.calibration;
   o.threads = options.threads;
   o.memory = options.memory;
   o.nonfinite = options.nonfinite;

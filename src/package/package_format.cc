@@ -99,7 +99,41 @@ class Fields {
 
 const std::vector<std::pair<const char*, Layout>> kLayouts = {{"nhwc", Layout::nhwc}, {"nchw", Layout::nchw}};
 const std::vector<std::pair<const char*, IoDtype>> kIoDtypes = {{"fp32", IoDtype::f32}, {"fp16", IoDtype::f16}};
-const std::vector<std::pair<const char*, Precision>> kPrecisions = {{"fp32", Precision::fp32}, {"bf16", Precision::bf16}};
+const std::vector<std::pair<const char*, Precision>> kPrecisions = {
+    {"fp32", Precision::fp32}, {"bf16", Precision::bf16}, {"int8", Precision::int8}};
+constexpr size_t kMaxCalibrationEntries = 1024;
+
+// Ranges written with 9 significant digits: a float survives the round trip exactly.
+json calibration_json(const ActivationCalibration& c) {
+  json ranges = json::object();
+  for (const auto& [conv, absmax] : c.input_absmax) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", double(absmax));
+    ranges[conv] = json::parse(buf);
+  }
+  return {{"method", c.method}, {"inputs", c.inputs}, {"input_absmax", ranges}};
+}
+
+std::shared_ptr<const ActivationCalibration> parse_calibration(Fields f) {
+  auto c = std::make_shared<ActivationCalibration>();
+  c->method = f.str("method", 32);
+  if (f.ok() && c->method != "max") f.fail("\"method\" = \"" + c->method + "\" is not a known calibration method");
+  c->inputs = f.str("inputs");
+  Fields ranges = f.sub("input_absmax");
+  if (!f.ok()) return nullptr;
+  if (ranges.value().empty() || ranges.value().size() > kMaxCalibrationEntries) {
+    f.fail("\"input_absmax\" must list 1.." + std::to_string(kMaxCalibrationEntries) + " convolutions");
+    return nullptr;
+  }
+  for (const auto& [conv, value] : ranges.value().items()) {
+    if (conv.empty() || conv.size() > 256) return f.fail("\"input_absmax\" has a bad convolution name"), nullptr;
+    const double x = ranges.number(conv.c_str());
+    if (!ranges.ok()) return nullptr;
+    if (x > 3.0e38) return f.fail("\"input_absmax\" \"" + conv + "\" is out of the float range"), nullptr;
+    c->input_absmax[conv] = static_cast<float>(x);
+  }
+  return c;
+}
 const std::vector<std::pair<const char*, Role>> kRoles = {{"decoder", Role::decoder}, {"encoder", Role::encoder}};
 
 Result<json> parse_json(const std::string& what, const uint8_t* data, size_t size) {
@@ -216,6 +250,7 @@ std::string serialize_manifest(const Manifest& m) {
             {"validation", {{"reference", m.reference}, {"inputs", m.validation_inputs}}},
             {"plans", plans},
             {"files", files}};
+  if (m.calibration) j["calibration"] = calibration_json(*m.calibration);
   return j.dump(2) + "\n";
 }
 
@@ -245,6 +280,12 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
   Fields validation = f.sub("validation");
   m.reference = validation.str("reference");
   m.validation_inputs = validation.str("inputs");
+  const bool has_calibration = j.contains("calibration");
+  if (f.ok() && has_calibration != (m.precision == Precision::int8)) {
+    f.fail(m.precision == Precision::int8 ? "has no \"calibration\" (int8 plans need their activation ranges)"
+                                          : "has a \"calibration\" but its precision is not int8");
+  }
+  if (f.ok() && has_calibration) m.calibration = parse_calibration(f.sub("calibration"));
   Fields plans = f.sub("plans", json::value_t::array);
   if (!f.ok()) return Status(Code::format, f.error());
   if (plans.value().empty() || plans.value().size() > kMaxPlans) return Status(Code::format, what + ": \"plans\" must list 1.." + std::to_string(kMaxPlans) + " sizes");

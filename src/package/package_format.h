@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "graph/model.h"
+#include "plan/calibration.h"
 #include "plan/plan.h"
 
 namespace taec {
@@ -58,6 +59,8 @@ struct Manifest {
   std::string weights = "none";  // how weight.bin stores conv weights: none, int8, palette8, palette4
   std::string reference;   // what the validation compared against
   std::string validation_inputs;  // how the inputs were made (seed, images)
+  // Precision::int8 only: the activation ranges its plans were compiled and validated with.
+  std::shared_ptr<const ActivationCalibration> calibration;
   std::vector<ManifestPlan> plans;
   std::map<std::string, FileDigest> files;  // every file but the manifest itself
 };

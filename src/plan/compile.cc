@@ -36,6 +36,7 @@ Result<std::unique_ptr<Plan>> compile_plan(std::shared_ptr<const Model> model, c
       return make_reference_plan(std::move(model), options, shapes);
     case Precision::fp32:
     case Precision::bf16:
+    case Precision::int8:
       return make_fast_plan(std::move(model), options, shapes);
   }
   return Status(Code::invalid_argument, "unknown precision");

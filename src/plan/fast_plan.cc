@@ -23,11 +23,13 @@ struct FreeDeleter {
 class FastPlan final : public Plan {
  public:
   FastPlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes,
-           Program program, const ConvKernelSet& kernels, const WinogradBf16KernelSet* bf16, std::string isa_note)
+           Program program, const ConvKernelSet& kernels, const WinogradBf16KernelSet* bf16, const ConvI8KernelSet* i8,
+           std::string isa_note)
       : Plan(std::move(model), options, shapes),
         program_(std::move(program)),
         kernels_(kernels),
         bf16_(bf16),
+        i8_(i8),
         pool_(options.threads),
         isa_note_(std::move(isa_note)) {
     if (options.shared_arena && options.shared_arena_floats >= program_.arena_floats) {
@@ -59,6 +61,28 @@ class FastPlan final : public Plan {
     winograd_bf16_scratch_.assign(bf16_elems ? pool_.threads() : 0, std::vector<uint16_t>(bf16_elems));
     gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
     op_seconds_.assign(program_.ops.size(), 0.0);
+    // Quantized input rows of the step being run, plus one zero row after them.
+    size_t i8_bytes = 0, i8_zero = 0;
+    for (const Step& st : program_.steps) {
+      const FusedOp& op = program_.ops[st.op];
+      if (!op.int8) continue;
+      const auto [first, last] = int8_input_rows(op, st);
+      const size_t stride = i8_row_stride(op);
+      i8_bytes = std::max(i8_bytes, static_cast<size_t>(last - first + 1) * stride);
+      i8_zero = std::max(i8_zero, stride);
+    }
+    if (i8_bytes) {  // then a row of zero-point-0 zeros and one of zero-point-128 zeros
+      i8_rows_.assign(i8_bytes + 2 * i8_zero, 0);
+      i8_zero_rows_[0] = i8_rows_.data() + i8_bytes;
+      i8_zero_rows_[1] = i8_zero_rows_[0] + i8_zero;
+      std::memset(i8_rows_.data() + i8_bytes + i8_zero, 128, i8_zero);
+    }
+    if (options.calibrate_into) tensor_max_.assign(program_.tensors.size(), 0.0f);
+    // Shadow pads (and rows not yet written) hold the zero point; epilogues only write pixels.
+    u8_arena_.assign(program_.u8_arena_bytes, 0);
+    for (const TensorDesc& t : program_.tensors) {
+      if (t.u8_shadow) std::memset(u8_arena_.data() + t.u8_offset, t.q_zero_point, static_cast<size_t>(t.capacity) * t.u8_row_stride);
+    }
   }
 
   bool allocated() const { return arena_ != nullptr; }
@@ -82,7 +106,9 @@ class FastPlan final : public Plan {
       const auto start = std::chrono::steady_clock::now();
       run_step(step);
       op_seconds_[step.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (options_.calibrate_into) observe_max(step);
     }
+    if (options_.calibrate_into) record_calibration(*options_.calibrate_into);
     return ok_status();
   }
 
@@ -93,8 +119,8 @@ class FastPlan final : public Plan {
     s.engine = "compiled";
     s.isa = isa_name(kernels_.isa);
     s.isa_note = isa_note_ + (note_.empty() || isa_note_.empty() ? "" : "; ") + note_;
-    s.kernel = std::string(kernels_.name) + (bf16_ ? std::string(" + ") + bf16_->name : "");
-    s.arena_bytes = program_.arena_floats * sizeof(float);
+    s.kernel = std::string(kernels_.name) + (bf16_ ? std::string(" + ") + bf16_->name : "") + (i8_ ? std::string(" + ") + i8_->name : "");
+    s.arena_bytes = program_.arena_floats * sizeof(float) + program_.u8_arena_bytes;
     s.weight_bytes = program_.weight_bytes();
     s.model_flops = program_.model_flops();
     s.executed_flops = program_.flops();
@@ -102,8 +128,8 @@ class FastPlan final : public Plan {
     s.threads = pool_.threads();
     for (size_t i = 0; i < program_.ops.size(); ++i) {
       const FusedOp& op = program_.ops[i];
-      s.ops.push_back({op.name, op.bf16 ? "conv_winograd_bf16" : op.winograd ? "conv_winograd" : fused_op_name(op.kind),
-                       op.flops, op_seconds_[i]});
+      const std::string kind = op.bf16 ? "conv_winograd_bf16" : op.winograd ? "conv_winograd" : fused_op_name(op.kind);
+      s.ops.push_back({op.name, op.int8 ? kind + "_int8" : kind, op.flops, op_seconds_[i]});
       s.winograd_convs += op.winograd;
     }
     for (const TensorDesc& t : program_.tensors) {
@@ -125,6 +151,136 @@ class FastPlan final : public Plan {
     float* p = row(t, r);
     std::memset(p - d.channels, 0, d.channels * sizeof(float));
     std::memset(p + static_cast<size_t>(d.width) * d.channels, 0, static_cast<size_t>(kRightPadPixels) * d.channels * sizeof(float));
+  }
+
+  // Input rows an int8 step reads, first..last (may reach outside the image: zero rows).
+  static std::pair<int, int> int8_input_rows(const FusedOp& op, const Step& st) {
+    if (op.kind == FusedKind::up2x_conv) return {(st.row_begin >> 1) - 1, ((st.row_end - 1) >> 1) + 1};
+    return {st.row_begin * op.stride - op.pad, (st.row_end - 1) * op.stride - op.pad + op.kernel - 1};
+  }
+
+  // A quantized row: one zero pixel, the row, one zero pixel; 64-byte aligned rows.
+  size_t i8_row_stride(const FusedOp& op) const {
+    const TensorDesc& in = program_.tensors[op.input];
+    return (static_cast<size_t>(in.width + 2) * in.channels + 63) / 64 * 64;
+  }
+
+  // Quantizes rows first..last of op's input into i8_rows_ (row r at index r - first).
+  void quantize_input_rows(const FusedOp& op, int first, int last) {
+    const TensorDesc& in = program_.tensors[op.input];
+    const size_t stride = i8_row_stride(op), row_bytes = static_cast<size_t>(in.width) * in.channels;
+    const float inv_scale = 1.0f / op.in_scale;
+    i8_first_row_ = first;
+    auto quantize = [&](size_t i, int) {
+      const int r = first + static_cast<int>(i);
+      if (r < 0 || r >= in.height) return;
+      uint8_t* dst = i8_rows_.data() + i * stride;
+      std::memset(dst, op.zero_point, in.channels);
+      i8_->quantize_row(row(op.input, r), row_bytes, inv_scale, static_cast<float>(op.zero_point), dst + in.channels);
+      std::memset(dst + in.channels + row_bytes, op.zero_point, in.channels);
+    };
+    pool_.parallel_for(static_cast<size_t>(last - first + 1), quantize);
+  }
+
+  // Quantized row r of an int8 conv's input, positioned at pixel 0: from the input's u8 shadow,
+  // else from the rows the current step quantized.
+  const uint8_t* i8_row(const FusedOp& op, int r) const {
+    const TensorDesc& in = program_.tensors[op.input];
+    if (r < 0 || r >= in.height) return i8_zero_rows_[op.zero_point ? 1 : 0] + in.channels;
+    if (in.u8_shadow) return u8_row(in, r);
+    return i8_rows_.data() + static_cast<size_t>(r - i8_first_row_) * i8_row_stride(op) + in.channels;
+  }
+
+  uint8_t* u8_row(const TensorDesc& t, int r) const {
+    return const_cast<uint8_t*>(u8_arena_.data()) + t.u8_offset + static_cast<size_t>(r % t.capacity) * t.u8_row_stride + t.channels;
+  }
+
+  // Points a's out_q at the output's shadow (pixel offset `px` of row y), if it has one; with
+  // nobody reading the fp32 rows, they are not written.
+  void set_out_q(ConvRowI8Args& a, const FusedOp& op, int y, size_t px, size_t px_step) const {
+    const TensorDesc& out = program_.tensors[op.output];
+    if (!out.u8_shadow) return;
+    if (out.u8_only) a.out = nullptr;
+    a.out_q = u8_row(out, y) + px * out.channels;
+    a.out_q_px_step = px_step * out.channels;
+    a.out_q_inv_scale = 1.0f / out.q_scale;
+    a.out_q_zero_point = static_cast<float>(out.q_zero_point);
+  }
+
+  ConvRowI8Args conv_row_i8_args(const FusedOp& op, int matrix) const {
+    ConvRowI8Args a{};
+    a.cin = op.cin;
+    a.cout = op.cout;
+    a.in_px_step = a.tap_step = op.cin;
+    a.weights = op.packed->i8[matrix].data();
+    a.scale = op.i8_scale[matrix].data();
+    a.zero_point_sum = op.zero_point ? op.i8_zero_point_sum[matrix].data() : nullptr;
+    a.bias = op.bias.empty() ? nullptr : op.bias.data();
+    a.relu = op.relu;
+    return a;
+  }
+
+  void run_int8_conv_step(const FusedOp& op, const Step& s) {
+    const auto [first, last] = int8_input_rows(op, s);
+    if (!program_.tensors[op.input].u8_shadow) quantize_input_rows(op, first, last);
+    const int rows = s.row_end - s.row_begin;
+    for_items(rows, chunks_per_row(rows, op.out_width), op.out_width, [&](int r, int x0, int x1) {
+      const int y = s.row_begin + r;
+      ConvRowI8Args a = conv_row_i8_args(op, 0);
+      for (int ky = 0; ky < op.kernel; ++ky) {
+        a.rows[ky] = i8_row(op, y * op.stride - op.pad + ky) + static_cast<ptrdiff_t>(x0 * op.stride - op.pad) * op.cin;
+      }
+      a.kh = a.kw = op.kernel;
+      a.in_px_step = static_cast<size_t>(op.stride) * op.cin;
+      a.residual = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(x0) * op.cout : nullptr;
+      a.out = row(op.output, y) + static_cast<size_t>(x0) * op.cout;
+      a.out_px_step = op.cout;
+      a.pixels = x1 - x0;
+      set_out_q(a, op, y, x0, 1);
+      i8_->conv_row(a);
+    });
+    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+  }
+
+  void run_int8_up2x_step(const FusedOp& op, const Step& s) {
+    const auto [first, last] = int8_input_rows(op, s);
+    if (!program_.tensors[op.input].u8_shadow) quantize_input_rows(op, first, last);
+    const int rows = s.row_end - s.row_begin, low_width = program_.tensors[op.input].width;
+    for_items(2 * rows, chunks_per_row(2 * rows, low_width), low_width, [&](int rp, int j0, int j1) {
+      const int y = s.row_begin + rp / 2, dx = rp % 2, dy = y & 1, i = y >> 1;
+      ConvRowI8Args a = conv_row_i8_args(op, dy * 2 + dx);
+      for (int ty = 0; ty < 2; ++ty) a.rows[ty] = i8_row(op, i - 1 + dy + ty) + static_cast<ptrdiff_t>(j0 - 1 + dx) * op.cin;
+      a.kh = a.kw = 2;
+      const size_t out_offset = static_cast<size_t>(2 * j0 + dx) * op.cout;
+      a.residual = op.residual >= 0 ? row(op.residual, y) + out_offset : nullptr;
+      a.out = row(op.output, y) + out_offset;
+      a.out_px_step = 2 * static_cast<size_t>(op.cout);
+      a.pixels = j1 - j0;
+      set_out_q(a, op, y, 2 * j0 + dx, 2);
+      i8_->conv_row(a);
+    });
+    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+  }
+
+  // Calibration: the max |x| of every tensor over the rows each step wrote.
+  void observe_max(const Step& s) {
+    const FusedOp& op = program_.ops[s.op];
+    if (op.output < 0) return;
+    const TensorDesc& d = program_.tensors[op.output];
+    float m = tensor_max_[op.output];
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      const float* r = row(op.output, y);
+      for (size_t i = 0; i < static_cast<size_t>(d.width) * d.channels; ++i) m = std::max(m, std::fabs(r[i]));
+    }
+    tensor_max_[op.output] = m;
+  }
+
+  void record_calibration(ActivationCalibration& cal) const {
+    for (const FusedOp& op : program_.ops) {
+      if (op.kind != FusedKind::conv && op.kind != FusedKind::up2x_conv) continue;
+      float& m = cal.input_absmax[op.name];
+      m = std::max(m, tensor_max_[op.input]);
+    }
   }
 
   // Splits each of `rows` rows into column chunks: at least two items per thread, and a multiple
@@ -229,6 +385,10 @@ class FastPlan final : public Plan {
         }
         break;
       case FusedKind::conv: {
+        if (op.int8) {
+          run_int8_conv_step(op, s);
+          break;
+        }
         if (op.winograd) {
           run_winograd_step(op, s);
           break;
@@ -241,6 +401,10 @@ class FastPlan final : public Plan {
         break;
       }
       case FusedKind::up2x_conv: {
+        if (op.int8) {
+          run_int8_up2x_step(op, s);
+          break;
+        }
         const TensorDesc& in = program_.tensors[op.input];
         const TensorDesc& out = program_.tensors[op.output];
         const int low_width = in.width;
@@ -397,6 +561,12 @@ class FastPlan final : public Plan {
   Program program_;
   const ConvKernelSet& kernels_;
   const WinogradBf16KernelSet* bf16_;  // FP16-class products, or null
+  const ConvI8KernelSet* i8_;          // int8 precision, or null
+  std::vector<uint8_t> i8_rows_;       // the current int8 step's quantized input rows, then a zero row
+  const uint8_t* i8_zero_rows_[2] = {nullptr, nullptr};  // zero point 0, 128
+  int i8_first_row_ = 0;
+  std::vector<float> tensor_max_;      // calibration only: max |x| per tensor
+  std::vector<uint8_t> u8_arena_;      // the int8 shadows (TensorDesc::u8_shadow)
   ThreadPool pool_;
   std::string isa_note_;
   std::shared_ptr<float> arena_;
@@ -422,6 +592,7 @@ struct Lowered {
   Program program;
   const ConvKernelSet* kernels;
   const WinogradBf16KernelSet* bf16;
+  const ConvI8KernelSet* i8;
   std::string why;
 };
 
@@ -432,6 +603,16 @@ Result<Lowered> lower_for(const Model& model, const PlanOptions& options, const 
   const WinogradBf16KernelSet* bf16 = options.precision == Precision::bf16 ? winograd_bf16_kernels(isa) : nullptr;
   if (options.precision == Precision::bf16 && bf16 == nullptr) why += "; no AVX512_BF16: bf16 precision runs fp32 kernels";
   LowerOptions lo;
+  if (options.precision == Precision::int8) {
+    if (!options.calibration) {
+      return Status(Code::invalid_argument,
+                    "int8 precision needs an activation calibration (taec_calibrate, or a package packed with --precision int8)");
+    }
+    lo.int8 = &conv_i8_kernels();
+    lo.calibration = options.calibration.get();
+    lo.int8_shadows = !options.int8_no_shadows;
+    if (!has_avx512_vnni()) why += "; no AVX512_VNNI: int8 precision runs the portable int8 kernels (slow)";
+  }
   lo.kernels = &kernels;
   lo.bf16 = options.direct_conv_only ? nullptr : bf16;
   lo.whole_tensors = options.memory == MemoryMode::whole;
@@ -441,7 +622,7 @@ Result<Lowered> lower_for(const Model& model, const PlanOptions& options, const 
   const char* algo = std::getenv("TAEC_CONV_ALGO");
   lo.winograd = !options.direct_conv_only && !(algo && std::string(algo) == "direct");
   TAEC_ASSIGN_OR_RETURN(Program program, lower_program(model, shapes.input, lo));
-  return Lowered{std::move(program), &kernels, lo.bf16, why};
+  return Lowered{std::move(program), &kernels, lo.bf16, lo.int8, why};
 }
 
 }  // namespace
@@ -455,7 +636,7 @@ Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model,
                                              const PlanShapes& shapes) {
   TAEC_ASSIGN_OR_RETURN(Lowered lowered, lower_for(*model, options, shapes));
   auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(lowered.program), *lowered.kernels,
-                                         lowered.bf16, lowered.why);
+                                         lowered.bf16, lowered.i8, lowered.why);
   if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");
   return std::unique_ptr<Plan>(std::move(plan));
 }

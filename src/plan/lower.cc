@@ -10,6 +10,7 @@
 #include <string>
 
 #include "plan/program.h"
+#include "quant/int8_weights.h"
 
 namespace taec {
 namespace {
@@ -121,6 +122,53 @@ class Lowering {
     return options_.packed_cache->get(op.name + "|" + options_.kernels->name + "|" + algorithm, make);
   }
 
+  // The int8 precision covers the convs above the latent resolution: most of the work. The
+  // latent level keeps fp32, and with it the first conv (it reads the latent) and the GroupNorm
+  // statistics pass that recomputes its 1x1 conv.
+  bool int8_eligible(int node, int input_tensor, int cin, int cout) const {
+    if (options_.int8 == nullptr || !decoder_ || input_tensor < 0) return false;
+    return shapes_[node].height > shapes_.front().height && conv_i8_supported(cin, cout);
+  }
+
+  // Zero point 0 where the input is non-negative by construction (a ReLU or GroupNorm+ReLU
+  // output): all 256 levels above 0. Otherwise (a block input after an upsample conv) 128.
+  int int8_zero_point(int input_tensor) const {
+    const FusedOp& producer = program_.ops[program_.tensors[input_tensor].producer];
+    return producer.relu || producer.kind == FusedKind::group_norm_relu ? 0 : 128;
+  }
+
+  // Quantizes OHWI matrices to s8 per output channel and packs them; the scales go alongside.
+  static PackedConv pack_int8(const std::vector<std::vector<float>>& ohwi_matrices, int cout, int k, int cin) {
+    PackedConv p;
+    for (const auto& m : ohwi_matrices) {
+      auto q = quantize_int8(m.data(), {cout, k, k, cin});  // cannot fail: finite weights, valid shape
+      p.i8.push_back(pack_conv_weights_i8(q->values.data(), cout, k, k, cin));
+      p.i8_weight_scale.push_back(std::move(q->scales));
+      std::vector<int32_t> sum(cout, 0);
+      const size_t per = q->values.size() / cout;
+      for (int o = 0; o < cout; ++o)
+        for (size_t i = 0; i < per; ++i) sum[o] += q->values[o * per + i];
+      p.i8_weight_sum.push_back(std::move(sum));
+    }
+    return p;
+  }
+
+  Status set_int8_scales(FusedOp& op) const {
+    if (options_.calibration == nullptr) return Status(Code::invalid_argument, "int8 precision needs an activation calibration");
+    op.zero_point = int8_zero_point(op.input);
+    TAEC_ASSIGN_OR_RETURN(op.in_scale, options_.calibration->input_scale(op.name, op.zero_point));
+    for (size_t m = 0; m < op.packed->i8.size(); ++m) {
+      const std::vector<float>& ws = op.packed->i8_weight_scale[m];
+      std::vector<float> combined(ws.size());
+      for (size_t c = 0; c < ws.size(); ++c) combined[c] = op.in_scale * ws[c];
+      op.i8_scale.push_back(std::move(combined));
+      std::vector<int32_t> zps(op.packed->i8_weight_sum[m]);
+      for (int32_t& v : zps) v *= op.zero_point;
+      op.i8_zero_point_sum.push_back(std::move(zps));
+    }
+    return ok_status();
+  }
+
   Status lower_conv(int node) {
     const Node& n = graph_.nodes[node];
     FusedOp op;
@@ -138,15 +186,26 @@ class Lowering {
       op.kind = FusedKind::up2x_conv;
       op.input = tensor_of_[src.inputs[0]];
       op.kernel = 2;
-      op.packed = pack(op, "up2x", [&] {
-        PackedConv p;
-        const std::vector<float> ohwi = to_ohwi(w);
-        for (int phase = 0; phase < 4; ++phase) {
-          p.f32.push_back(pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
-                                            op.cout, 2, 2, op.cin));
-        }
-        return p;
-      });
+      op.int8 = int8_eligible(node, op.input, op.cin, op.cout);
+      if (op.int8) {
+        op.packed = pack(op, "up2x_int8", [&] {
+          const std::vector<float> ohwi = to_ohwi(w);
+          std::vector<std::vector<float>> phases;
+          for (int phase = 0; phase < 4; ++phase) phases.push_back(fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2));
+          return pack_int8(phases, op.cout, 2, op.cin);
+        });
+        TAEC_RETURN_IF_ERROR(set_int8_scales(op));
+      } else {
+        op.packed = pack(op, "up2x", [&] {
+          PackedConv p;
+          const std::vector<float> ohwi = to_ohwi(w);
+          for (int phase = 0; phase < 4; ++phase) {
+            p.f32.push_back(pack_conv_weights(*options_.kernels, fold_phase_ohwi(ohwi, op.cout, op.cin, phase / 2, phase % 2).data(),
+                                              op.cout, 2, 2, op.cin));
+          }
+          return p;
+        });
+      }
       op.flops = 2.0 * op.cin * op.cout * 4 * out_px;
     } else {
       if (tensor_of_[n.inputs[0]] < 0) return unsupported(node, "its input was not lowered");
@@ -156,7 +215,8 @@ class Lowering {
       op.stride = n.stride;
       op.pad = n.pad;
       const int lanes = options_.kernels->lanes;
-      op.winograd = options_.winograd && n.kernel == 3 && n.stride == 1 && n.pad == 1 && op.cin % lanes == 0 &&
+      op.int8 = n.stride == 1 && int8_eligible(node, op.input, op.cin, op.cout);
+      op.winograd = !op.int8 && options_.winograd && n.kernel == 3 && n.stride == 1 && n.pad == 1 && op.cin % lanes == 0 &&
                     op.cout % lanes == 0 && conv_cout_block(op.cout, lanes, options_.kernels->cout_block) != 0;
       // bf16 products only for convs at the output resolution: their rounding error reaches the
       // output through few layers. Measured on the golden decoders: bf16 in every Winograd conv
@@ -185,6 +245,10 @@ class Lowering {
         const int m = op.winograd_m, t = m + 2;
         const double tiles = std::ceil(shapes_[node].height / double(m)) * std::ceil(shapes_[node].width / double(m));
         op.flops = 2.0 * op.cin * op.cout * t * t * tiles;
+      } else if (op.int8) {
+        op.packed = pack(op, "direct_int8", [&] { return pack_int8({to_ohwi(w)}, op.cout, n.kernel, op.cin); });
+        TAEC_RETURN_IF_ERROR(set_int8_scales(op));
+        op.flops = op.model_flops;
       } else {
         op.packed = pack(op, "direct", [&] {
           PackedConv p;
@@ -317,10 +381,46 @@ size_t Program::weight_bytes() const {
 
 Status schedule_program(Program& program, bool whole_tensors);
 
+namespace {
+
+// Gives a u8 shadow to every tensor an int8 conv (with a vectorized epilogue: cout >= 16)
+// produces and int8 convs read. Their quantization is the same by construction (one tensor, one
+// calibrated range, a zero point decided by the producer), so each is quantized once, in the
+// producer's epilogue, with bitwise the same result as quantizing the fp32 rows afterwards.
+void assign_int8_shadows(Program& p) {
+  for (TensorDesc& t : p.tensors) {
+    const FusedOp& producer = p.ops[t.producer];
+    if (!producer.int8 || producer.cout < 16) continue;
+    const FusedOp* reader = nullptr;
+    bool agree = true, fp32_readers = false;
+    for (int c : t.consumers) {
+      const FusedOp& op = p.ops[c];
+      const bool reads_shadow = op.int8 && &p.tensors[op.input] == &t && !(op.residual >= 0 && &p.tensors[op.residual] == &t);
+      if (!reads_shadow) {
+        fp32_readers = true;
+        continue;
+      }
+      if (reader && (reader->in_scale != op.in_scale || reader->zero_point != op.zero_point)) agree = false;
+      reader = &op;
+    }
+    if (reader == nullptr || !agree) continue;
+    t.u8_shadow = true;
+    t.u8_only = !fp32_readers;
+    t.q_scale = reader->in_scale;
+    t.q_zero_point = reader->zero_point;
+    t.u8_row_stride = (static_cast<size_t>(t.width + 2) * t.channels + 63) / 64 * 64;
+    t.u8_offset = p.u8_arena_bytes;
+    p.u8_arena_bytes += static_cast<size_t>(t.capacity) * t.u8_row_stride;
+  }
+}
+
+}  // namespace
+
 Result<Program> lower_program(const Model& model, ValueShape input, const LowerOptions& options) {
   Lowering lowering(model, input, options);
   TAEC_ASSIGN_OR_RETURN(Program program, lowering.run());
   TAEC_RETURN_IF_ERROR(schedule_program(program, options.whole_tensors));
+  if (options.int8_shadows) assign_int8_shadows(program);
   return program;
 }
 

@@ -6,6 +6,9 @@ size_t PackedConv::bytes() const {
   size_t b = 0;
   for (const auto& w : f32) b += w.size() * sizeof(float);
   for (const auto& w : bf16) b += w.size() * sizeof(uint16_t);
+  for (const auto& w : i8) b += w.size();
+  for (const auto& s : i8_weight_scale) b += s.size() * sizeof(float);
+  for (const auto& s : i8_weight_sum) b += s.size() * sizeof(int32_t);
   return b;
 }
 

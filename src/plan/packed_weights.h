@@ -18,6 +18,11 @@ struct PackedConv {
   // 1x1 matrices, in fp32 (`f32`) or, for bf16 products, in the GEMM's bf16 layout (`bf16`).
   std::vector<std::vector<float>> f32;
   std::vector<std::vector<uint16_t>> bf16;
+  // int8 precision: s8 matrices packed by pack_conv_weights_i8, and each one's per-output-channel
+  // weight scale (symmetric, quant/int8_weights.h).
+  std::vector<std::vector<int8_t>> i8;
+  std::vector<std::vector<float>> i8_weight_scale;
+  std::vector<std::vector<int32_t>> i8_weight_sum;  // per output channel, for a zero point's correction
 
   size_t bytes() const;
 };

@@ -12,11 +12,18 @@
 #include "graph/model.h"
 #include "plan/packed_weights.h"
 
+namespace taec { struct ActivationCalibration; }
+
 namespace taec {
 
 enum class Layout { nchw = TAEC_LAYOUT_NCHW, nhwc = TAEC_LAYOUT_NHWC };
 enum class IoDtype { f32 = TAEC_DTYPE_F32, f16 = TAEC_DTYPE_F16 };
-enum class Precision { reference = TAEC_PRECISION_REFERENCE, fp32 = TAEC_PRECISION_FP32, bf16 = TAEC_PRECISION_BF16 };
+enum class Precision {
+  reference = TAEC_PRECISION_REFERENCE,
+  fp32 = TAEC_PRECISION_FP32,
+  bf16 = TAEC_PRECISION_BF16,
+  int8 = TAEC_PRECISION_INT8,
+};
 enum class MemoryMode { banded = TAEC_MEMORY_BANDED, whole = TAEC_MEMORY_WHOLE };
 enum class NonfinitePolicy { reject = TAEC_NONFINITE_REJECT, propagate = TAEC_NONFINITE_PROPAGATE };
 
@@ -29,6 +36,8 @@ struct PlanOptions {
   int threads = 0;
   NonfinitePolicy nonfinite = NonfinitePolicy::reject;
   MemoryMode memory = MemoryMode::banded;
+  // Precision::int8: the input ranges of the int8 convolutions (calibration.h); required.
+  std::shared_ptr<const ActivationCalibration> calibration;
   // Internal knobs (not in the C API):
   // plans compiled with one cache share their packed weights (a package's sizes);
   std::shared_ptr<PackedWeightCache> packed_cache;
@@ -42,6 +51,11 @@ struct PlanOptions {
   size_t shared_arena_floats = 0;
   // held during run() by every plan sharing that arena, so their runs cannot overlap.
   std::shared_ptr<std::mutex> shared_arena_mutex;
+  // int8: quantize each conv's input from the fp32 rows instead of in the producer's epilogue
+  // (bitwise the same output; for tests and A/B timing).
+  bool int8_no_shadows = false;
+  // fp32 plans: record each conv's input max here after every run (calibrate_activations).
+  ActivationCalibration* calibrate_into = nullptr;
 };
 
 // What a plan chose at compile time and what its last run cost, per fused op.

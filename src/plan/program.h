@@ -14,8 +14,10 @@
 
 #include "base/status.h"
 #include "graph/model.h"
+#include "kernels/conv/conv_int8.h"
 #include "kernels/conv/conv_nhwc.h"
 #include "kernels/conv/winograd_bf16.h"
+#include "plan/calibration.h"
 #include "plan/packed_weights.h"
 
 namespace taec {
@@ -31,6 +33,16 @@ struct TensorDesc {
   int producer = -1;      // op index
   std::vector<int> consumers;
   int first_step = -1, last_step = -1;  // lifetime in the schedule
+  // int8 precision: when an int8 conv produces the tensor and int8 convs read it, the producer
+  // also writes it quantized (step q_scale, zero point q_zero_point) into a u8 ring of the same
+  // capacity (rows of one zero-point pixel, the row, one zero-point pixel), so no consumer
+  // re-reads the fp32 rows to quantize them.
+  bool u8_shadow = false;
+  bool u8_only = false;  // every consumer reads the shadow: the fp32 rows are never written
+  float q_scale = 0;
+  int q_zero_point = 0;
+  size_t u8_row_stride = 0;  // bytes
+  size_t u8_offset = 0;      // bytes from the u8 arena base
 
   size_t bytes() const { return static_cast<size_t>(capacity) * row_stride * sizeof(float); }
 };
@@ -59,6 +71,15 @@ struct FusedOp {
   bool winograd = false;  // 3x3 stride 1 as Winograd F(MxM, 3x3): weights are (M+2)^2 1x1 matrices
   int winograd_m = 0;     // output tile size M: 6 in fp32, 4 for bf16 products
   bool bf16 = false;      // Winograd products in bf16 (packed->bf16 holds the 36 matrices)
+  // int8 precision: u8 input (step in_scale, zero point 0 or 128, quantized per step from the
+  // fp32 input rows) x s8 weights (packed->i8, one matrix per up2x phase); per matrix and output
+  // channel, i8_scale = in_scale x the weight scale and i8_zero_point_sum = zero point x the
+  // weight sum.
+  bool int8 = false;
+  float in_scale = 0;
+  int zero_point = 0;
+  std::vector<std::vector<float>> i8_scale;
+  std::vector<std::vector<int32_t>> i8_zero_point_sum;
   std::shared_ptr<const PackedConv> packed;  // possibly shared with other plans of the model
   std::vector<float> bias;
   // group_norm_relu. When the normalized tensor comes from a conv (the pool branch's 1x1), the
@@ -85,6 +106,7 @@ struct Program {
   std::vector<FusedOp> ops;
   std::vector<Step> steps;
   size_t arena_floats = 0;
+  size_t u8_arena_bytes = 0;   // the int8 shadows (TensorDesc::u8_shadow)
   size_t zero_row_offset = 0;  // a row of zeros (max stride) standing in for rows outside the image
   int final_tensor = -1;
 
@@ -103,6 +125,10 @@ struct LowerOptions {
   bool winograd = true;        // use Winograd F(4x4, 3x3) where it applies
   const WinogradBf16KernelSet* bf16 = nullptr;  // FP16-class: Winograd products in bf16
   PackedWeightCache* packed_cache = nullptr;    // share packed weights across plans (may be null)
+  // int8 precision: convs above the latent resolution run int8 with these input ranges.
+  const ConvI8KernelSet* int8 = nullptr;
+  const ActivationCalibration* calibration = nullptr;
+  bool int8_shadows = true;  // false: every int8 conv quantizes its fp32 input rows (tests, A/B)
 };
 
 // Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.

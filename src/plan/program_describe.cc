@@ -19,9 +19,15 @@ void append(std::string& s, const char* fmt, auto... args) {
 std::string Program::describe() const {
   std::string s = "taec-program 1\n";
   append(s, "arena %zu zero_row %zu final %d\n", arena_floats, zero_row_offset, final_tensor);
+  if (u8_arena_bytes) append(s, "u8_arena %zu\n", u8_arena_bytes);
   for (const TensorDesc& t : tensors) {
     append(s, "tensor c=%d h=%d w=%d stride=%zu cap=%d off=%zu producer=%d life=%d..%d\n", t.channels, t.height, t.width,
            t.row_stride, t.capacity, t.offset, t.producer, t.first_step, t.last_step);
+    if (t.u8_shadow) {
+      s.pop_back();
+      append(s, " u8 off=%zu stride=%zu scale=%a zp=%d only=%d\n", t.u8_offset, t.u8_row_stride, double(t.q_scale), t.q_zero_point,
+             int(t.u8_only));
+    }
   }
   for (const FusedOp& op : ops) {
     append(s, "op %s '", fused_op_name(op.kind));
@@ -30,6 +36,10 @@ std::string Program::describe() const {
            op.out_height, op.out_width, op.band_rows, op.kernel, op.stride, op.pad, op.cin, op.cout, int(op.relu));
     append(s, " winograd=%d m=%d bf16=%d bias=%zu stats=%d/%d groups=%d eps=%a clamp=%a\n", int(op.winograd), op.winograd_m,
            int(op.bf16), op.bias.size(), op.stats_input, op.stats_conv_op, op.groups, double(op.eps), double(op.clamp_limit));
+    if (op.int8) {  // the calibrated step is part of the program: another calibration is another program
+      s.pop_back();
+      append(s, " int8 in_scale=%a zero_point=%d\n", double(op.in_scale), op.zero_point);
+    }
   }
   s += "steps";
   for (const Step& st : steps) append(s, " %d:%d-%d", st.op, st.row_begin, st.row_end);

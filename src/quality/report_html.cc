@@ -139,28 +139,18 @@ struct MethodMeans {
 };
 
 std::vector<MethodMeans> method_means(const RoundtripSummary& s) {
-  std::vector<MethodMeans> means(s.methods.size());
+  std::vector<MethodMeans> means;
   for (size_t i = 0; i < s.methods.size(); ++i) {
-    MethodMeans& m = means[i];
-    for (const auto& img : s.images) {
-      const MethodResult& r = img.methods[i];
-      m.psnr += r.vs_original.psnr_db;
-      m.ssim += r.ssim_vs_original;
-      m.psnr_fp32 += r.vs_fp32.psnr_db;  // inf for the fp32 method itself
-      m.ssim_fp32 += r.ssim_vs_fp32;
-      m.encode += r.encode_seconds;
-      m.decode += r.decode_seconds;
-      m.max_abs = std::max(m.max_abs, r.vs_fp32.max_abs);
-    }
-    const double k = std::max<size_t>(1, s.images.size());
-    m.psnr /= k;
-    m.ssim /= k;
-    m.psnr_fp32 /= k;
-    m.ssim_fp32 /= k;
-    m.encode /= k;
-    m.decode /= k;
+    const MethodResult r = roundtrip_method_mean(s, i);
+    means.push_back({r.vs_original.psnr_db, r.ssim_vs_original, r.vs_fp32.psnr_db, r.ssim_vs_fp32, r.encode_seconds,
+                     r.decode_seconds, r.vs_fp32.max_abs});
   }
   return means;
+}
+
+std::string speedup_cell(const RoundtripSummary& s, size_t i, const char* baseline) {
+  const double x = roundtrip_speedup(s, i, baseline);
+  return x > 0 ? fmt("%.2f&#215;", x) : "&ndash;";
 }
 
 // Scatter plot: x = mean round-trip time (encode + decode) in ms, y = mean PSNR vs the original.
@@ -277,15 +267,17 @@ Status write_roundtrip_report(const RoundtripSummary& s, const std::string& html
   h += "<h2>Quality vs speed</h2>\n" + quality_speed_svg(s, means);
   h += "<h2>Methods (means over images)</h2>\n<table><tr><th class=\"l\">method</th><th class=\"l\">what</th>"
        "<th>PSNR dB</th><th>SSIM</th><th>PSNR vs fp32 dB</th><th>SSIM vs fp32</th><th>max |err| vs fp32</th>"
-       "<th>encode ms</th><th>decode ms</th><th class=\"l\">kernels (encoder / decoder)</th></tr>\n";
+       "<th>encode ms</th><th>decode ms</th><th>decode speed-up vs fp32</th><th>vs bf16</th><th>weight.bin bytes</th>"
+       "<th class=\"l\">kernels (encoder / decoder)</th></tr>\n";
   for (size_t i = 0; i < s.methods.size(); ++i) {
     const auto& m = s.methods[i];
     const MethodMeans& a = means[i];
     h += "<tr><td class=\"l\">" + escape(m.method.name) + "</td><td class=\"l\">" + escape(m.method.label) +
          "</td><td>" + fmt("%.2f", a.psnr) + "</td><td>" + fmt("%.4f", a.ssim) + "</td><td>" +
          fmt("%.2f", a.psnr_fp32) + "</td><td>" + fmt("%.5f", a.ssim_fp32) + "</td><td>" + fmt("%.4f", a.max_abs) +
-         "</td><td>" + fmt("%.1f", a.encode * 1000) + "</td><td>" + fmt("%.1f", a.decode * 1000) +
-         "</td><td class=\"l\">" + escape(m.encoder_kernel) + " / " + escape(m.decoder_kernel) + "</td></tr>\n";
+         "</td><td>" + fmt("%.1f", a.encode * 1000) + "</td><td>" + fmt("%.1f", a.decode * 1000) + "</td><td>" +
+         speedup_cell(s, i, "fp32") + "</td><td>" + speedup_cell(s, i, "bf16") + "</td><td>" +
+         (m.weight_file_bytes ? std::to_string(m.weight_file_bytes) : "&ndash;") + "</td><td class=\"l\">" + escape(m.encoder_kernel) + " / " + escape(m.decoder_kernel) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Per image</h2>\n<table><tr><th class=\"l\">image</th><th class=\"l\">method</th><th>PSNR dB</th>"
        "<th>SSIM</th><th>MAE</th><th>RMSE</th><th>max |err|</th><th>PSNR vs fp32 dB</th><th>SSIM vs fp32</th>"

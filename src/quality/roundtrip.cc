@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "base/file_util.h"
+#include "package/pack.h"
+#include "quality/calibrate.h"
+#include "quality/validate.h"
 #include "quality/image_prep.h"
 #include "quality/report_html.h"
 
@@ -23,13 +26,14 @@ struct MethodPlans {
   std::unique_ptr<Plan> encoder, decoder;
 };
 
-Result<std::unique_ptr<Plan>> compile_for(std::shared_ptr<const Model> model, Precision precision, int size,
-                                          int threads) {
+Result<std::unique_ptr<Plan>> compile_for(std::shared_ptr<const Model> model, Precision precision, int size, int threads,
+                                          std::shared_ptr<const ActivationCalibration> calibration = nullptr) {
   PlanOptions o;
   o.image_height = size;
   o.image_width = size;
   o.precision = precision;
   o.threads = threads;
+  o.calibration = std::move(calibration);
   return compile_plan(std::move(model), o);
 }
 
@@ -98,12 +102,19 @@ const std::vector<RoundtripMethod>& roundtrip_methods() {
       {"fp32", "compiled fp32 (encoder and decoder)", Precision::fp32},
       {"bf16", "FP16-class: decoder bf16 Winograd products; encoder kept fp32 (docs/ENGINE.md)", Precision::bf16},
       {"reference", "plain fp32 reference kernels (slow oracle)", Precision::reference},
+      {"palette8", "8-bit palettized weights (one k-means LUT per tensor), bf16 compute", Precision::bf16, WeightQuant::palette8},
+      {"palette4", "4-bit palettized weights (one k-means LUT per output channel), bf16 compute", Precision::bf16,
+       WeightQuant::palette4},
+      {"int8w", "int8 weights (per output channel, symmetric), bf16 compute", Precision::bf16, WeightQuant::int8},
+      {"int8", "int8 weights and activations (u8 x s8, AVX512_VNNI), calibrated on these photos at 512x512", Precision::int8,
+       WeightQuant::int8},
   };
   return kMethods;
 }
 
 Result<std::vector<RoundtripMethod>> parse_roundtrip_methods(const std::string& list) {
   if (list == "all") return roundtrip_methods();
+  if (list == "quant") return parse_roundtrip_methods("fp32,bf16,palette8,palette4,int8w,int8");
   std::vector<RoundtripMethod> methods;
   std::stringstream in(list);
   std::string name;
@@ -171,12 +182,27 @@ Result<RoundtripSummary> run_roundtrip(std::shared_ptr<const Model> encoder, std
   for (const RoundtripMethod& m : methods) {
     say("compiling " + m.name + " plans for " + std::to_string(n) + "x" + std::to_string(n));
     MethodPlans p;
+    RoundtripMethodInfo info{m, "", "", "", 0, m.package_weight_bytes, ""};
     if (m.decoder_plan) {
       TAEC_ASSIGN_OR_RETURN(p.encoder, compile_for(encoder, Precision::fp32, n, options.threads));
       TAEC_ASSIGN_OR_RETURN(p.decoder, m.decoder_plan(n, options.threads));
     } else {
-      TAEC_ASSIGN_OR_RETURN(p.encoder, compile_for(encoder, m.precision, n, options.threads));
-      TAEC_ASSIGN_OR_RETURN(p.decoder, compile_for(decoder, m.precision, n, options.threads));
+      std::shared_ptr<const Model> dec = decoder;
+      if (m.weights != WeightQuant::none) {
+        TAEC_ASSIGN_OR_RETURN(dec, with_quantized_weights(*decoder, m.weights));
+      }
+      TAEC_ASSIGN_OR_RETURN(info.weight_file_bytes, weight_file_bytes(*decoder, m.weights));
+      std::shared_ptr<const ActivationCalibration> cal;
+      if (m.precision == Precision::int8) {
+        say("calibrating int8 activations on " + std::to_string(image_paths.size()) + " photos");
+        TAEC_ASSIGN_OR_RETURN(ActivationCalibration c,
+                              calibrate_on_photos(dec, *encoder, image_paths, kDefaultCalibrationSize, options.threads));
+        info.calibration = c.inputs;
+        cal = std::make_shared<const ActivationCalibration>(std::move(c));
+      }
+      const Precision encoder_precision = m.precision == Precision::int8 ? Precision::fp32 : m.precision;
+      TAEC_ASSIGN_OR_RETURN(p.encoder, compile_for(encoder, encoder_precision, n, options.threads));
+      TAEC_ASSIGN_OR_RETURN(p.decoder, compile_for(dec, m.precision, n, options.threads, cal));
     }
     // Warm-up run (first-touch page faults, caches) so the timed runs measure the steady state.
     std::vector<float> image(p.encoder->shapes().input_elems(), 0.5f), latent(p.encoder->shapes().output_elems());
@@ -184,7 +210,11 @@ Result<RoundtripSummary> run_roundtrip(std::shared_ptr<const Model> encoder, std
     TAEC_RETURN_IF_ERROR(p.encoder->run(image.data(), latent.data()));
     TAEC_RETURN_IF_ERROR(p.decoder->run(latent.data(), decoded.data()));
     const PlanStats es = p.encoder->stats(), ds = p.decoder->stats();
-    summary.methods.push_back({m, es.kernel, ds.kernel, ds.isa, ds.threads});
+    info.encoder_kernel = es.kernel;
+    info.decoder_kernel = ds.kernel;
+    info.isa = ds.isa;
+    info.threads = ds.threads;
+    summary.methods.push_back(std::move(info));
     fs::create_directories(fs::path(options.out_dir) / m.name, ec);
     if (ec) return Status(Code::io, options.out_dir + "/" + m.name + ": cannot create folder: " + ec.message());
     plans.push_back(std::move(p));
@@ -271,9 +301,10 @@ std::string roundtrip_json(const RoundtripSummary& s) {
   for (const auto& m : s.methods) {
     j["methods"].push_back({{"name", m.method.name},
                             {"label", m.method.label},
-                            {"precision", m.method.precision == Precision::bf16   ? "bf16"
-                                          : m.method.precision == Precision::fp32 ? "fp32"
-                                                                                  : "reference"},
+                            {"precision", precision_name(m.method.precision)},
+                            {"weights", weight_quant_name(m.method.weights)},
+                            {"weight_file_bytes", m.weight_file_bytes},
+                            {"calibration", m.calibration},
                             {"encoder_kernel", m.encoder_kernel},
                             {"decoder_kernel", m.decoder_kernel},
                             {"isa", m.isa},
@@ -299,6 +330,61 @@ std::string roundtrip_json(const RoundtripSummary& s) {
   return j.dump(2) + "\n";
 }
 
+MethodResult roundtrip_method_mean(const RoundtripSummary& s, size_t i) {
+  MethodResult mean;
+  double psnr = 0, psnr_fp32 = 0;
+  bool fp32_inf = false;
+  for (const auto& img : s.images) {
+    const MethodResult& r = img.methods[i];
+    psnr += r.vs_original.psnr_db;
+    if (std::isinf(r.vs_fp32.psnr_db))
+      fp32_inf = true;
+    else
+      psnr_fp32 += r.vs_fp32.psnr_db;
+    mean.ssim_vs_original += r.ssim_vs_original;
+    mean.ssim_vs_fp32 += r.ssim_vs_fp32;
+    mean.vs_original.mae += r.vs_original.mae;
+    mean.vs_original.rmse += r.vs_original.rmse;
+    mean.vs_original.max_abs = std::max(mean.vs_original.max_abs, r.vs_original.max_abs);
+    mean.vs_fp32.max_abs = std::max(mean.vs_fp32.max_abs, r.vs_fp32.max_abs);
+    mean.encode_seconds += r.encode_seconds;
+    mean.decode_seconds += r.decode_seconds;
+  }
+  const double k = static_cast<double>(s.images.size());
+  mean.vs_original.psnr_db = psnr / k;
+  mean.vs_fp32.psnr_db = fp32_inf ? INFINITY : psnr_fp32 / k;
+  mean.ssim_vs_original /= k;
+  mean.ssim_vs_fp32 /= k;
+  mean.vs_original.mae /= k;
+  mean.vs_original.rmse /= k;
+  mean.encode_seconds /= k;
+  mean.decode_seconds /= k;
+  return mean;
+}
+
+double roundtrip_speedup(const RoundtripSummary& s, size_t i, const std::string& baseline) {
+  for (size_t b = 0; b < s.methods.size(); ++b) {
+    if (s.methods[b].method.name == baseline) return roundtrip_method_mean(s, b).decode_seconds / roundtrip_method_mean(s, i).decode_seconds;
+  }
+  return 0;
+}
+
+std::string roundtrip_method_table(const RoundtripSummary& s) {
+  if (s.images.empty()) return "";
+  std::string t = "| method | decode s | speed-up vs fp32 | vs bf16 | weight.bin bytes | PSNR dB | SSIM | PSNR vs fp32 dB | SSIM vs fp32 |\n"
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (size_t i = 0; i < s.methods.size(); ++i) {
+    const MethodResult m = roundtrip_method_mean(s, i);
+    const uint64_t bytes = s.methods[i].weight_file_bytes;
+    const double vs_fp32 = roundtrip_speedup(s, i, "fp32"), vs_bf16 = roundtrip_speedup(s, i, "bf16");
+    t += "| " + s.methods[i].method.name + " | " + fmt("%.3f", m.decode_seconds) + " | " +
+         (vs_fp32 > 0 ? fmt("%.2fx", vs_fp32) : "-") + " | " + (vs_bf16 > 0 ? fmt("%.2fx", vs_bf16) : "-") +
+         " | " + (bytes ? std::to_string(bytes) : "-") + " | " + fmt("%.2f", m.vs_original.psnr_db) + " | " + fmt("%.4f", m.ssim_vs_original) +
+         " | " + fmt("%.2f", m.vs_fp32.psnr_db) + " | " + fmt("%.5f", m.ssim_vs_fp32) + " |\n";
+  }
+  return t;
+}
+
 std::string roundtrip_table(const RoundtripSummary& s) {
   std::string t =
       "| image | method | PSNR dB | SSIM | MAE | RMSE | max abs | PSNR vs fp32 dB | SSIM vs fp32 | encode s | "
@@ -313,37 +399,7 @@ std::string roundtrip_table(const RoundtripSummary& s) {
   for (const auto& img : s.images) {
     for (size_t i = 0; i < img.methods.size(); ++i) row(img.name, s.methods[i].method.name, img.methods[i]);
   }
-  // Means per method (PSNR as the mean of per-image dB values, as reports usually give it).
-  for (size_t i = 0; i < s.methods.size(); ++i) {
-    MethodResult mean;
-    double psnr = 0, psnr_fp32 = 0;
-    bool fp32_inf = false;
-    for (const auto& img : s.images) {
-      const MethodResult& r = img.methods[i];
-      psnr += r.vs_original.psnr_db;
-      if (std::isinf(r.vs_fp32.psnr_db))
-        fp32_inf = true;
-      else
-        psnr_fp32 += r.vs_fp32.psnr_db;
-      mean.ssim_vs_original += r.ssim_vs_original;
-      mean.ssim_vs_fp32 += r.ssim_vs_fp32;
-      mean.vs_original.mae += r.vs_original.mae;
-      mean.vs_original.rmse += r.vs_original.rmse;
-      mean.vs_original.max_abs = std::max(mean.vs_original.max_abs, r.vs_original.max_abs);
-      mean.encode_seconds += r.encode_seconds;
-      mean.decode_seconds += r.decode_seconds;
-    }
-    const double k = static_cast<double>(s.images.size());
-    mean.vs_original.psnr_db = psnr / k;
-    mean.vs_fp32.psnr_db = fp32_inf ? INFINITY : psnr_fp32 / k;
-    mean.ssim_vs_original /= k;
-    mean.ssim_vs_fp32 /= k;
-    mean.vs_original.mae /= k;
-    mean.vs_original.rmse /= k;
-    mean.encode_seconds /= k;
-    mean.decode_seconds /= k;
-    row("**mean**", "**" + s.methods[i].method.name + "**", mean);
-  }
+  for (size_t i = 0; i < s.methods.size(); ++i) row("**mean**", "**" + s.methods[i].method.name + "**", roundtrip_method_mean(s, i));
   return t;
 }
 

@@ -18,23 +18,30 @@
 #include "graph/model.h"
 #include "plan/plan.h"
 #include "quality/metrics.h"
+#include "quant/weight_quant.h"
 
 namespace taec {
 
 // A way to run the encoder and decoder. The list of methods is data (roundtrip_methods()):
 // quantized methods join it when they exist, and everything downstream takes them as they come.
 struct RoundtripMethod {
-  std::string name;   // "fp32", "bf16", "reference": CLI spelling, folder name, JSON key
+  std::string name;   // "fp32", "bf16", "int8", …: CLI spelling, folder name, JSON key
   std::string label;  // what it is, for people
   Precision precision;
+  // The decoder's convolution weights quantized and dequantized as a package with this storage
+  // would hold them (quant/weight_quant.h). Precision::int8 also calibrates its activations on
+  // the round trip's own photos at 512x512 (what `taec pack --precision int8` does with them).
+  WeightQuant weights = WeightQuant::none;
   // Where the decoder plan comes from when it is not compiled from the decoder model at
   // `precision` (a package's plan, e.g. one with quantized weights); its encoder is the fp32
   // plan. Arguments: image size (square), threads.
   std::function<Result<std::unique_ptr<Plan>>(int, int)> decoder_plan;
+  uint64_t package_weight_bytes = 0;  // with decoder_plan: the package's weight.bin
 };
 
 const std::vector<RoundtripMethod>& roundtrip_methods();
-// "fp32,bf16" -> methods, in the order given; "all" = every method. Unknown names are an error
+// "fp32,bf16" -> methods, in the order given; "all" = every method; "quant" = the speed/size/quality
+// comparison of issue 6 (fp32, bf16 and every quantized method). Unknown names are an error
 // listing the known ones.
 Result<std::vector<RoundtripMethod>> parse_roundtrip_methods(const std::string& list);
 
@@ -71,6 +78,8 @@ struct RoundtripMethodInfo {
   std::string encoder_kernel, decoder_kernel;  // what the plans chose (PlanStats::kernel)
   std::string isa;
   int threads = 0;
+  uint64_t weight_file_bytes = 0;  // the decoder package's weight.bin with this method's storage
+  std::string calibration;         // int8: what the activation ranges were measured on
 };
 
 struct RoundtripSummary {
@@ -94,5 +103,13 @@ Result<RoundtripSummary> run_roundtrip(std::shared_ptr<const Model> encoder, std
 std::string roundtrip_json(const RoundtripSummary& summary);
 // A Markdown table, one row per image and method, plus a mean row per method.
 std::string roundtrip_table(const RoundtripSummary& summary);
+// Means over the images of method i: PSNR as the mean of per-image dB values (as reports usually
+// give it), max abs as the max.
+MethodResult roundtrip_method_mean(const RoundtripSummary& summary, size_t i);
+// Mean decode time of `baseline` / that of method i; 0 without that baseline.
+double roundtrip_speedup(const RoundtripSummary& summary, size_t i, const std::string& baseline);
+// A Markdown table, one row per method (means over the images): decode time and speed-up
+// against fp32 and bf16, weight.bin size, PSNR/SSIM against the original and the fp32 round trip.
+std::string roundtrip_method_table(const RoundtripSummary& summary);
 
 }  // namespace taec

@@ -72,6 +72,8 @@ const char* precision_name(Precision precision) {
       return "fp32";
     case Precision::bf16:
       return "bf16";
+    case Precision::int8:
+      return "int8";
   }
   return "unknown";
 }
@@ -84,6 +86,8 @@ double default_tolerance(std::string_view variant, Precision precision) {
       return 1e-3;
     case Precision::bf16:
       return variant == "taef2" ? 0.05 : 0.03;
+    case Precision::int8:
+      return kInt8Tolerance;
   }
   return 0.0;
 }

@@ -95,4 +95,8 @@ double default_tolerance(std::string_view variant, Precision precision);
 // "reference", "fp32", "bf16".
 const char* precision_name(Precision precision);
 
+// Max |err| allowed for int8 plans (weights and activations) against the fp32 reference, for
+// both variants: a documented, measured bound (docs/QUANTIZATION.md), not a product tolerance.
+constexpr double kInt8Tolerance = 0.3;
+
 }  // namespace taec

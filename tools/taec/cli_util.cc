@@ -49,6 +49,21 @@ void add_precision_option(CLI::App* cmd, taec_precision& precision) {
           {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"reference", TAEC_PRECISION_REFERENCE}}));
 }
 
+void add_weight_storage_option(CLI::App* cmd, std::string& storage, const std::string& description) {
+  cmd->add_option("--weights", storage, "none (default) | int8 | palette8 | palette4: " + description)
+      ->check(CLI::IsMember({"none", "int8", "palette8", "palette4"}));
+}
+
+const char* precision_label(taec_precision precision) {
+  switch (precision) {
+    case TAEC_PRECISION_REFERENCE: return "reference";
+    case TAEC_PRECISION_FP32: return "fp32";
+    case TAEC_PRECISION_BF16: return "bf16";
+    case TAEC_PRECISION_INT8: return "int8";
+  }
+  return "?";
+}
+
 void print_plan_choice(const taec::Plan& plan) {
   const taec_plan_stats s = plan.stats();
   std::fprintf(stderr, "plan: %s engine, %s (%s), kernels %s, %d threads, %zu steps, arena %.1f MiB, weights %.1f MiB\n",

@@ -34,6 +34,13 @@ std::string batch_path(const std::string& path, int64_t index, int64_t batch);
 // --precision fp32|bf16|reference.
 void add_precision_option(CLI::App* cmd, taec_precision& precision);
 
+// --weights none|int8|palette8|palette4: how the conv weights are stored, one set of names for
+// `taec pack` and `taec export coreml` (both pass the name on to their C API's `weights`).
+void add_weight_storage_option(CLI::App* cmd, std::string& storage, const std::string& description);
+
+// "fp32", "bf16", "int8", "reference".
+const char* precision_label(taec_precision precision);
+
 // Prints the plan's compile-time choices (engine, ISA and why, kernels, memory) to stderr.
 void print_plan_choice(const taec::Plan& plan);
 

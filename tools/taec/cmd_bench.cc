@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cli_util.h"
+#include "quality_cli_util.h"
 #include "commands.h"
 
 namespace taec_cli {
@@ -37,12 +37,15 @@ struct BenchArgs {
   bool rss_table = false;
   bool no_share = false;
   bool shared_arena = false;
+  std::vector<std::string> calibration_images;  // int8: photos to calibrate on
+  std::string encoder;
 };
 
 // Where plans come from: compiled from weights, or loaded from a package.
 struct PlanSource {
   std::unique_ptr<taec::Model> model;
   std::unique_ptr<taec::Package> package;
+  std::unique_ptr<taec::Calibration> calibration;  // int8 plans compiled from weights
   bool decoder = true;
   bool f16_io = false;
   double package_validated_max_abs = 0;
@@ -61,7 +64,9 @@ struct PlanSource {
     opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
     opts.precision = args.precision == "reference" ? TAEC_PRECISION_REFERENCE
                      : args.precision == "bf16"    ? TAEC_PRECISION_BF16
+                     : args.precision == "int8"    ? TAEC_PRECISION_INT8
                                                    : TAEC_PRECISION_FP32;
+    if (calibration) opts.calibration = calibration->get();
     return taec::Plan(*model, opts);
   }
 };
@@ -162,7 +167,7 @@ PlanSource open_source(const BenchArgs& args, std::string* title) {
     source.decoder = info.role == TAEC_ROLE_DECODER;
     source.f16_io = info.io_dtype == TAEC_DTYPE_F16;
     *title = std::string(info.variant) + " " + (source.decoder ? "decoder" : "encoder") + " package " + args.package + ", precision " +
-             (info.precision == TAEC_PRECISION_BF16 ? "bf16" : "fp32") + ", layout " + (info.layout == TAEC_LAYOUT_NHWC ? "nhwc" : "nchw") +
+             precision_label(info.precision) + ", layout " + (info.layout == TAEC_LAYOUT_NHWC ? "nhwc" : "nchw") +
              ", io " + (source.f16_io ? "fp16" : "fp32");
     return source;
   }
@@ -171,6 +176,10 @@ PlanSource open_source(const BenchArgs& args, std::string* title) {
   taec_load_options options = load_options(args.variant, role);
   source.model = std::make_unique<taec::Model>(path, &options);
   source.decoder = role == TAEC_ROLE_DECODER;
+  if (args.precision == "int8") {
+    source.calibration = std::make_unique<taec::Calibration>(
+        calibrate_on_images(*source.model, args.weights, args.encoder, args.calibration_images, args.threads));
+  }
   *title = std::string(source.model->info().variant) + " " + args.role + " (" + path + "), precision " + args.precision + ", layout " + args.layout;
   return source;
 }
@@ -260,7 +269,10 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--sizes", args->sizes, "Square image sizes in pixels (multiples of 8)")->delimiter(',');
   cmd->add_option("--height", args->height, "Image height (with --width, instead of --sizes)");
   cmd->add_option("--width", args->width, "Image width");
-  cmd->add_option("--precision", args->precision, "fp32|bf16 (FP16-class)|reference")->check(CLI::IsMember({"reference", "fp32", "bf16"}));
+  cmd->add_option("--precision", args->precision, "fp32|bf16 (FP16-class)|int8 (weights and activations)|reference")
+      ->check(CLI::IsMember({"reference", "fp32", "bf16", "int8"}));
+  cmd->add_option("--calibration-images", args->calibration_images, "int8: photos or folders to calibrate on (default $TAEC_IMAGE_DIR)");
+  cmd->add_option("--encoder", args->encoder, "int8: encoder weights for the calibration latents (default: beside the weights)");
   cmd->add_option("--layout", args->layout, "nhwc|nchw I/O layout")->check(CLI::IsMember({"nhwc", "nchw"}));
   cmd->add_option("--memory", args->memory, "banded|whole activations; shared: a package's plans in one arena")
       ->check(CLI::IsMember({"banded", "whole", "shared"}));

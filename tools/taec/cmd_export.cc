@@ -20,6 +20,7 @@ struct ExportArgs {
   std::string io = "fp16";
   std::string out;
   std::string variant;
+  std::string weights_storage = "none";
   bool multifunction = false;
   bool enumerated = false;
   bool print_mil = false;
@@ -70,6 +71,7 @@ int run_export(const ExportArgs& args) {
   options.variant = args.variant.empty() ? nullptr : args.variant.c_str();
   options.out_dir = args.out.c_str();
   options.print_mil = args.print_mil;
+  options.weights = args.weights_storage.c_str();
 
   const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
   char* report = nullptr;
@@ -121,6 +123,8 @@ Command add_export_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-o,--out", args->out, "Directory for the .mlpackage(s); created if missing");
   cmd->add_option("--variant", args->variant, "Override the detected variant");
+  add_weight_storage_option(cmd, args->weights_storage,
+                            "conv weights as fp16 consts, or compressed with the iOS18 ops (quantized as `taec pack` does)");
   cmd->add_flag("--multifunction", args->multifunction,
                 "One package, one fixed-shape function per size (r768, …) sharing one weight.bin (iOS18)");
   cmd->add_flag("--enumerated", args->enumerated,

@@ -64,7 +64,8 @@ int run_pack(const PackArgs& args) {
   o.tolerance = args.tolerance;
   o.progress = print_progress;
   std::fprintf(stderr, "packing %s: %zu sizes, %s, weights %s, layout %s, io %s -> %s\n", path.c_str(), heights.size(),
-               args.precision == TAEC_PRECISION_BF16 ? "bf16 (FP16-class)" : "fp32", args.weight_storage.c_str(), args.layout.c_str(),
+               args.precision == TAEC_PRECISION_BF16 ? "bf16 (FP16-class)" : precision_label(args.precision),
+               args.precision == TAEC_PRECISION_INT8 && args.weight_storage == "none" ? "int8" : args.weight_storage.c_str(), args.layout.c_str(),
                args.io.c_str(), args.out.c_str());
   taec::check(taec_pack(path.c_str(), &o));
   return kExitOk;
@@ -93,13 +94,14 @@ Command add_pack_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("pack", "Compile and validate every size of a model into one package sharing one weight.bin");
   cmd->add_option("weights", args->weights, "Weights (.pth/.safetensors) or model name (taef2, taef1, …)")->required();
   cmd->add_option("--sizes", args->sizes, "Image sizes: N (square) or HxW, multiples of 8 (default 768…2048)")->delimiter(',');
-  cmd->add_option("--precision", args->precision, "bf16 (FP16-class, default) | fp32")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, taec_precision>{{"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}}));
+  cmd->add_option("--precision", args->precision,
+                  "bf16 (FP16-class, default) | fp32 | int8 (int8 weights and activations, calibrated on the --images photos)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, taec_precision>{
+          {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"int8", TAEC_PRECISION_INT8}}));
   cmd->add_option("--layout", args->layout, "nhwc (default) | nchw: layout of every plan's input and output")
       ->check(CLI::IsMember({"nhwc", "nchw"}));
   cmd->add_option("--io", args->io, "fp16 (default) | fp32: element type of input and output")->check(CLI::IsMember({"fp16", "fp32"}));
-  cmd->add_option("--weights", args->weight_storage, "none (default) | int8 | palette8 | palette4: quantized storage of the conv weights")
-      ->check(CLI::IsMember({"none", "int8", "palette8", "palette4"}));
+  add_weight_storage_option(cmd, args->weight_storage, "quantized storage of the conv weights");
   cmd->add_option("--out", args->out, "Package directory (or zip file with --zip); replaced atomically")->required();
   cmd->add_flag("--zip", args->zip, "Write one uncompressed zip instead of a directory");
   cmd->add_option("--threads", args->threads, "Threads for validation (0 = all cores)")->check(CLI::Range(0, 1024));

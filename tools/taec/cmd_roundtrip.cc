@@ -70,7 +70,7 @@ int run_roundtrip(const RoundtripArgs& args) {
   taec_roundtrip* raw = nullptr;
   taec::check(taec_roundtrip_run(encoder.get(), decoder.get(), paths.data(), paths.size(), &o, &raw));
   std::unique_ptr<taec_roundtrip, void (*)(taec_roundtrip*)> rt(raw, taec_roundtrip_free);
-  std::printf("%s", taec_roundtrip_table(rt.get()));
+  std::printf("%s\n%s", taec_roundtrip_table(rt.get()), taec_roundtrip_method_table(rt.get()));
   const std::filesystem::path out(args.out);
   std::fprintf(stderr, "wrote %s, %s and the PNGs under %s\n", (out / "report.html").c_str(),
                (out / "summary.json").c_str(), args.out.c_str());
@@ -92,8 +92,9 @@ Command add_roundtrip_command(CLI::App& app) {
                   "method name pkg-<folder>");
   cmd->add_option("--encoder", args->encoder, "Encoder weights (default: found beside the decoder or by name)");
   cmd->add_option("--methods", args->methods,
-                  "Comma-separated: fp32 (compiled), bf16 (FP16-class; encoder stays fp32), reference; or all. "
-                  "fp32 always runs: it is the baseline");
+                  "Comma-separated: fp32 (compiled), bf16 (FP16-class; encoder stays fp32), reference, palette8, palette4, "
+                  "int8w (quantized weights, bf16 compute), int8 (int8 weights and activations, calibrated on the photos); "
+                  "or quant (fp32,bf16,palette8,palette4,int8w,int8), or all. fp32 always runs: it is the baseline");
   cmd->add_option("--size", args->size, "Images are scaled to cover NxN and center-cropped (multiple of 8)")
       ->check(CLI::Range(8, 16384));
   cmd->add_option("-o,--out", args->out, "Output folder")->required();

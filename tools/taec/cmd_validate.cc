@@ -168,7 +168,7 @@ int run_validate_package(const ValidateArgs& args, const std::vector<std::string
   }
   std::vector<const char*> image_cstrs;
   const taec_validation_options vo = validation_options(args, image_paths, encoder.get(), &image_cstrs);
-  const char* precision = info.precision == TAEC_PRECISION_BF16 ? "bf16" : "fp32";
+  const char* precision = precision_label(info.precision);
   bool all_passed = true;
   std::printf("%-34s %-24s %10s %10s %10s %8s\n", "plan", "input", "max|err|", "MAE", "RMSE", "PSNR dB");
   for (const Size& size : sizes) {

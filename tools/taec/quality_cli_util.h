@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -55,6 +56,28 @@ inline std::vector<std::string> collect_images(const std::vector<std::string>& a
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;
+}
+
+// Int8 activation ranges for `decoder` measured on photos (`images`, default $TAEC_IMAGE_DIR),
+// encoded by the decoder's encoder (see find_encoder_weights). Says what it used on stderr.
+inline taec::Calibration calibrate_on_images(const taec::Model& decoder, const std::string& weights, const std::string& encoder_arg,
+                                             std::vector<std::string> images, int threads) {
+  if (images.empty()) {
+    const char* dir = std::getenv("TAEC_IMAGE_DIR");
+    if (dir == nullptr || *dir == 0) {
+      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "int8 precision needs calibration photos: pass --calibration-images or set TAEC_IMAGE_DIR");
+    }
+    images.push_back(dir);
+  }
+  const std::string encoder_path = find_encoder_weights(weights, encoder_arg);
+  if (encoder_path.empty()) throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, weights + ": no encoder found for int8 calibration; pass --encoder");
+  taec_load_options lo;
+  taec_load_options_init(&lo);
+  lo.role = TAEC_ROLE_ENCODER;
+  const taec::Model encoder(encoder_path, &lo);
+  taec::Calibration cal = taec::Calibration::from_images(decoder, encoder, collect_images(images), 512, threads);
+  std::fprintf(stderr, "int8 calibration: %s\n", cal.describe().c_str());
+  return cal;
 }
 
 }  // namespace taec_cli

@@ -38,6 +38,29 @@ bool all_zero(const uint8_t* p, size_t n) {
 
 bool blob_dtype_known(uint32_t code) { return code >= 1 && code <= 17; }
 
+int blob_dtype_bits(BlobDType dtype) {
+  switch (dtype) {
+    case BlobDType::uint1: return 1;
+    case BlobDType::uint2: return 2;
+    case BlobDType::uint3: return 3;
+    case BlobDType::int4:
+    case BlobDType::uint4: return 4;
+    case BlobDType::uint6: return 6;
+    case BlobDType::uint8:
+    case BlobDType::int8:
+    case BlobDType::float8e4m3fn:
+    case BlobDType::float8e5m2: return 8;
+    case BlobDType::float16:
+    case BlobDType::bfloat16:
+    case BlobDType::int16:
+    case BlobDType::uint16: return 16;
+    case BlobDType::float32:
+    case BlobDType::int32:
+    case BlobDType::uint32: return 32;
+  }
+  return 0;
+}
+
 const char* blob_dtype_name(BlobDType dtype) {
   static const char* const kNames[] = {"?",     "fp16",  "fp32",  "uint8", "int8",  "bf16",
                                        "int16", "uint16", "int4", "uint1", "uint2", "uint4",
@@ -51,7 +74,7 @@ BlobWriter::BlobWriter() : bytes_(kHeaderBytes, 0) {
   put_u32(bytes_.data() + 4, kBlobStorageVersion);
 }
 
-uint64_t BlobWriter::append(BlobDType dtype, const void* data, uint64_t size_bytes) {
+uint64_t BlobWriter::append(BlobDType dtype, const void* data, uint64_t size_bytes, uint64_t padding_bits) {
   const uint64_t record = align_up(bytes_.size());
   const uint64_t data_offset = record + kRecordBytes;
   bytes_.resize(data_offset + size_bytes, 0);
@@ -60,7 +83,7 @@ uint64_t BlobWriter::append(BlobDType dtype, const void* data, uint64_t size_byt
   put_u32(meta + 4, static_cast<uint32_t>(dtype));
   put_u64(meta + 8, size_bytes);
   put_u64(meta + 16, data_offset);
-  put_u64(meta + 24, 0);  // padding_size_in_bits: only sub-byte dtypes use it
+  put_u64(meta + 24, padding_bits);
   if (size_bytes) std::memcpy(bytes_.data() + data_offset, data, size_bytes);
   put_u32(bytes_.data(), ++count_);
   return record;
@@ -98,10 +121,24 @@ Result<std::map<uint64_t, BlobRecord>> parse_blob_storage(const std::string& pat
     if (size_bytes > bytes.size() - data_offset) {
       return bad(where + ": " + std::to_string(size_bytes) + " data bytes run past the end of the file");
     }
-    if (get_u64(meta + 24) != 0 || !all_zero(meta + 32, 32)) {
-      return bad(where + ": padding or reserved fields are not zero");
+    if (!all_zero(meta + 32, 32)) return bad(where + ": reserved fields are not zero");
+    const uint64_t padding_bits = get_u64(meta + 24);
+    const auto type = static_cast<BlobDType>(dtype);
+    const uint64_t bits = static_cast<uint64_t>(blob_dtype_bits(type));
+    if (padding_bits != 0) {
+      // MILBlob's reader: padding < 8, and a whole number of elements in the remaining bits.
+      if (bits >= 8 || padding_bits >= 8 || size_bytes == 0 || (size_bytes * 8 - padding_bits) % bits != 0) {
+        return bad(where + ": " + std::to_string(padding_bits) + " padding bits do not fit " +
+                   blob_dtype_name(type) + " data of " + std::to_string(size_bytes) + " bytes");
+      }
+      // The packer leaves them 0; one encoding per tensor keeps files comparable byte for byte.
+      const uint8_t last = bytes[data_offset + size_bytes - 1];
+      if ((last >> (8 - padding_bits)) != 0) return bad(where + ": the padding bits of the last data byte are not 0");
+    } else if (bits < 8 && size_bytes * 8 % bits != 0) {
+      return bad(where + ": " + std::to_string(size_bytes) + " bytes are not a whole number of " +
+                 blob_dtype_name(type) + " elements");
     }
-    records[record] = BlobRecord{static_cast<BlobDType>(dtype), size_bytes, data_offset};
+    records[record] = BlobRecord{type, size_bytes, data_offset, padding_bits};
     end = data_offset + size_bytes;
   }
   if (end != bytes.size()) {

@@ -69,6 +69,9 @@ Result<std::vector<ExportedPackage>> export_coreml(const std::string& weights_pa
       for (const auto& [type, count] : check->functions.at(name).op_histogram) ops += count;
     }
     e.summary += "; " + std::to_string(ops) + " ops" + (p.functions.size() > 1 ? " each" : "");
+    if (options.weights != WeightCompression::none) {
+      e.summary += std::string("; conv weights ") + weight_compression_name(options.weights);
+    }
     written.push_back(std::move(e));
   }
   return written;

@@ -1,5 +1,6 @@
 #include "export/coreml/mil_builder.h"
 
+#include <variant>
 
 #include "base/half.h"
 
@@ -67,6 +68,13 @@ class FunctionBuilder {
     }
     if (dedup) dedup_names_[key] = name;
     return constant(name, std::move(value));
+  }
+
+  // A compressed conv weight (see mil_builder.h): the iOS18 constexpr op that rebuilds the fp16
+  // tensor `dims` from `q`, named `name`; returns its output name.
+  Result<std::string> compressed_tensor(const std::string& name, const std::vector<int64_t>& dims,
+                                        const QuantizedTensor& q) {
+    return std::visit([&](const auto& t) { return constexpr_for(name, dims, t); }, q);
   }
 
   std::string fp16_scalar(const std::string& name, float v) {
@@ -144,6 +152,73 @@ class FunctionBuilder {
     return o;
   }
 
+  // constexpr_lut_to_dense: indices of the weight's shape (uint4 or uint8, packed as taec's
+  // palettizer already packs them, which is MILBlob's order), one fp16 LUT per group of output
+  // channels in the iOS18 shape [groups, 1, …, 1, 2^bits, 1] (rank = weight rank + 2, last dim
+  // the vector size 1 of scalar palettization).
+  Result<std::string> constexpr_for(const std::string& name, const std::vector<int64_t>& dims,
+                                    const PalettizedTensor& t) {
+    if (t.shape != dims) return Status(Code::internal, name + ": palettized tensor of another shape");
+    const bool four = t.bits == 4;
+    const std::string index_bytes(t.indices.begin(), t.indices.end());
+    const mil::DataType index_dtype = four ? mil::UINT4 : mil::UINT8;
+    const BlobDType index_blob_dtype = four ? BlobDType::uint4 : BlobDType::uint8;
+    TAEC_ASSIGN_OR_RETURN(mil::Value indices,
+                          input_value(name + "_indices", index_dtype, index_blob_dtype, dims, index_bytes));
+    std::vector<int64_t> lut_dims(dims.size() + 2, 1);
+    lut_dims[0] = t.lut_count();
+    lut_dims[dims.size()] = int64_t{1} << t.bits;
+    TAEC_ASSIGN_OR_RETURN(mil::Value lut, input_value(name + "_lut", mil::FLOAT16, BlobDType::float16, lut_dims,
+                                                      halves_bytes(t.luts)));
+    return constexpr_op("constexpr_lut_to_dense", name, {{"indices", std::move(indices)}, {"lut", std::move(lut)}},
+                        dims);
+  }
+
+  // constexpr_blockwise_shift_scale: int8 data of the weight's shape, one fp16 scale per output
+  // channel as a [O, 1, …, 1] tensor (block shape [1, I, KH, KW]), no offset (symmetric int8:
+  // coremltools' linear quantizer computes no zero point for it either).
+  Result<std::string> constexpr_for(const std::string& name, const std::vector<int64_t>& dims, const Int8Tensor& t) {
+    if (t.shape != dims) return Status(Code::internal, name + ": int8 tensor of another shape");
+    std::string data_bytes(t.values.size(), '\0');
+    for (size_t i = 0; i < t.values.size(); ++i) data_bytes[i] = static_cast<char>(t.values[i]);
+    TAEC_ASSIGN_OR_RETURN(mil::Value data, input_value(name + "_data", mil::INT8, BlobDType::int8, dims, data_bytes));
+    std::vector<int64_t> scale_dims(dims.size(), 1);
+    scale_dims[0] = dims[0];
+    TAEC_ASSIGN_OR_RETURN(mil::Value scale, input_value(name + "_scale", mil::FLOAT16, BlobDType::float16, scale_dims,
+                                                        halves_bytes(to_halves(t.scales))));
+    return constexpr_op("constexpr_blockwise_shift_scale", name,
+                        {{"data", std::move(data)}, {"scale", std::move(scale)}}, dims);
+  }
+
+  // A constexpr input bound to its value: a weight.bin reference from kMinBlobElems elements up
+  // (coremltools' should_use_weight_file), else immediate bytes, the encoding of fp16, int8 and
+  // uint8 immediates. `bytes` is the little-endian (sub-byte: packed) data.
+  Result<mil::Value> input_value(const std::string& key, mil::DataType dtype, BlobDType blob_dtype,
+                                 const std::vector<int64_t>& dims, const std::string& bytes) {
+    mil::Value value;
+    *value.mutable_type() = tensor_type(dtype, dims);
+    const int64_t elems = element_count(dims);
+    if (elems >= kMinBlobElems) {
+      auto* blob = value.mutable_blobfilevalue();
+      blob->set_filename(kWeightFileName);
+      blob->set_offset(weights_.add(key, blob_dtype, bytes, elems));
+    } else if (dtype_bits(dtype) >= 8) {
+      value.mutable_immediatevalue()->mutable_tensor()->mutable_bytes()->set_values(bytes);
+    } else {
+      return Status(Code::internal, key + ": a sub-byte tensor of under 10 elements has no immediate encoding");
+    }
+    return value;
+  }
+
+  std::string constexpr_op(const std::string& type, const std::string& name,
+                           std::vector<std::pair<std::string, mil::Value>> args, const std::vector<int64_t>& dims) {
+    mil::Operation* o = begin_op(type, name, tensor_type(mil::FLOAT16, dims));
+    for (auto& [param, value] : args) {
+      *(*o->mutable_inputs())[param].add_arguments()->mutable_value() = std::move(value);
+    }
+    return name;
+  }
+
   mil::Block* block_;
   WeightStore& weights_;
   std::map<std::string, std::string> dedup_names_;  // fp16 bytes -> const name
@@ -152,6 +227,7 @@ class FunctionBuilder {
 struct Lowerer {
   const Model& model;
   FunctionBuilder& b;
+  const WeightStore& store;
   bool flexible;
   std::vector<ValueShape> shapes;
   std::vector<std::string> values;  // MIL value name of each graph node
@@ -194,7 +270,10 @@ struct Lowerer {
                          nchw(i));
         break;
       }
-      case OpKind::conv2d: values[i] = lower_conv(n, name, x, i); break;
+      case OpKind::conv2d: {
+        TAEC_ASSIGN_OR_RETURN(values[i], lower_conv(n, name, x, i));
+        break;
+      }
       case OpKind::group_norm: {
         TAEC_ASSIGN_OR_RETURN(values[i], lower_group_norm(n, name, x, i));
         break;
@@ -203,7 +282,7 @@ struct Lowerer {
     return ok_status();
   }
 
-  std::string lower_conv(const Node& n, const std::string& name, const std::string& x, int i) {
+  Result<std::string> lower_conv(const Node& n, const std::string& name, const std::string& x, int i) {
     const bool same = n.pad > 0;
     const std::string pad_type = b.string_scalar(name + "_pad_type_0", same ? "custom" : "valid");
     const std::string strides = b.int32_vector(name + "_strides_0", {n.stride, n.stride});
@@ -211,7 +290,14 @@ struct Lowerer {
     const std::string dilations = b.int32_vector(name + "_dilations_0", {1, 1});
     const std::string groups = b.int32_scalar(name + "_groups_0", 1);
     const Weight& w = weight(n.weight);
-    const std::string wname = b.fp16_tensor(weight_name(n, "weight"), w.shape, w.data);
+    std::string wname;
+    if (const QuantizedTensor* q = store.compressed(n.weight)) {
+      // coremltools names the replacement after the const it replaces.
+      const char* suffix = std::holds_alternative<PalettizedTensor>(*q) ? "_palettized" : "_quantized";
+      TAEC_ASSIGN_OR_RETURN(wname, b.compressed_tensor(weight_name(n, "weight") + suffix, w.shape, *q));
+    } else {
+      wname = b.fp16_tensor(weight_name(n, "weight"), w.shape, w.data);
+    }
     std::vector<std::pair<std::string, std::string>> args = {
         {"dilations", dilations}, {"groups", groups}, {"pad", pad}, {"pad_type", pad_type},
         {"strides", strides},     {"weight", wname},  {"x", x}};
@@ -279,12 +365,16 @@ struct Lowerer {
 }  // namespace
 
 uint64_t WeightStore::add_fp16(const std::string& const_name, const std::vector<uint16_t>& halves) {
-  std::string key = halves_bytes(halves);
-  if (static_cast<int64_t>(halves.size()) < kMinDedupElems) key = const_name + '\0' + key;
+  return add(const_name, BlobDType::float16, halves_bytes(halves), static_cast<int64_t>(halves.size()));
+}
+
+uint64_t WeightStore::add(const std::string& const_name, BlobDType dtype, const std::string& bytes, int64_t elems) {
+  std::string key = std::to_string(static_cast<uint32_t>(dtype)) + '\0' + bytes;
+  if (elems < kMinDedupElems) key = const_name + '\0' + key;
   auto it = offset_by_key_.find(key);
   if (it != offset_by_key_.end()) return it->second;
-  const std::string bytes = halves_bytes(halves);
-  const uint64_t offset = writer_.append(BlobDType::float16, bytes.data(), bytes.size());
+  const uint64_t padding_bits = bytes.size() * 8 - static_cast<uint64_t>(elems) * blob_dtype_bits(dtype);
+  const uint64_t offset = writer_.append(dtype, bytes.data(), bytes.size(), padding_bits);
   offset_by_key_.emplace(std::move(key), offset);
   return offset;
 }
@@ -310,7 +400,8 @@ Result<LoweredFunction> lower_decoder(const Model& model, int image_height, int 
   out.function.set_opset(kOpset);
   mil::Block& block = (*out.function.mutable_block_specializations())[kOpset];
   FunctionBuilder b(&block, weights);
-  Lowerer lw{model, b, flexible, graph.infer_shapes(flexible ? f : image_height / f, flexible ? f : image_width / f),
+  Lowerer lw{model, b, weights, flexible,
+             graph.infer_shapes(flexible ? f : image_height / f, flexible ? f : image_width / f),
              std::vector<std::string>(graph.nodes.size())};
 
   const mil::DataType io_dtype = options.fp32_io ? mil::FLOAT32 : mil::FLOAT16;

@@ -4,6 +4,19 @@
 // I/O, GroupNorm as reshape/reduce_mean/sub/square/add/sqrt/real_div/reshape + batch_norm.
 // Consts are emitted right before their first consumer so that blobs land in weight.bin in op
 // order, which makes the FLUX.2 file byte-identical to the one coremltools writes.
+//
+// Compressed conv weights (weight_compression.h) take the place of the weight const as the
+// iOS18 op coremltools' compression passes put there, serialized as its MIL backend does for
+// iOS18 constexpr ops (coremltools/converters/mil/backend/mil/load.py, translate_constexpr):
+// the op's inputs are bound directly to values (blob references, or immediate values under 10
+// elements), not to const ops, and it carries only a `name` attribute:
+//
+//   tensor<fp16, [O, I, KH, KW]> W_palettized = constexpr_lut_to_dense(
+//       indices = tensor<uint4|uint8, [O, I, KH, KW]>(BLOBFILE), lut = tensor<fp16, [G, 1, 1, 1, 2^bits, 1]>(…))
+//   tensor<fp16, [O, I, KH, KW]> W_quantized = constexpr_blockwise_shift_scale(
+//       data = tensor<int8, [O, I, KH, KW]>(BLOBFILE), scale = tensor<fp16, [O, 1, 1, 1]>(…))
+//
+// with W the fp16 const's name; blobs in input order (indices then lut, data then scale).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +27,7 @@
 #include "base/status.h"
 #include "export/coreml/blob_storage.h"
 #include "export/coreml/mil_types.h"
+#include "export/coreml/weight_compression.h"
 #include "graph/model.h"
 
 namespace taec::coreml {
@@ -28,18 +42,28 @@ struct LoweringOptions {
   bool fp32_io = false;  // fp32 model input/output (a cast at each end), else fp16
 };
 
-// The weight.bin of one package, shared by all its functions. A const with 100 or more elements
-// is stored once per distinct content (coremltools' const_deduplication, which also shares weights
-// across the functions of a multifunction program); smaller blob consts once per const name.
+// The weight.bin of one package, shared by all its functions, and how the conv weights are stored
+// in it (`compressed`: null or method none = fp16). A blob of 100 or more elements is stored once
+// per distinct dtype and content (coremltools' const_deduplication, which also shares weights
+// across the functions of a multifunction program); smaller blobs once per const name.
 class WeightStore {
  public:
+  explicit WeightStore(const CompressedWeights* compressed = nullptr) : compressed_(compressed) {}
+
   // fp16 halves of one const; returns the offset of its blob's metadata record.
   uint64_t add_fp16(const std::string& const_name, const std::vector<uint16_t>& halves);
+  // Raw little-endian bytes of `elems` elements of `dtype` (sub-byte dtypes packed as
+  // blob_storage.h says); returns the offset of its blob's metadata record.
+  uint64_t add(const std::string& const_name, BlobDType dtype, const std::string& bytes, int64_t elems);
+
+  // The quantized form of graph weight `index`, or null where it stays fp16.
+  const QuantizedTensor* compressed(int index) const { return compressed_ ? compressed_->find(index) : nullptr; }
   const BlobWriter& blobs() const { return writer_; }
 
  private:
   BlobWriter writer_;
   std::map<std::string, uint64_t> offset_by_key_;
+  const CompressedWeights* compressed_;
 };
 
 struct LoweredFunction {

@@ -17,8 +17,26 @@ bool blob_dtype_for(mil::DataType dtype, BlobDType* out) {
     case mil::UINT16: *out = BlobDType::uint16; return true;
     case mil::INT32: *out = BlobDType::int32; return true;
     case mil::UINT32: *out = BlobDType::uint32; return true;
+    case mil::INT4: *out = BlobDType::int4; return true;
+    case mil::UINT1: *out = BlobDType::uint1; return true;
+    case mil::UINT2: *out = BlobDType::uint2; return true;
+    case mil::UINT3: *out = BlobDType::uint3; return true;
+    case mil::UINT4: *out = BlobDType::uint4; return true;
+    case mil::UINT6: *out = BlobDType::uint6; return true;
     default: return false;
   }
+}
+
+// Element i of LSB-first packed sub-byte data (blob_storage.h), sign-extended for int4.
+double sub_byte_element(const uint8_t* p, mil::DataType dtype, int bits, size_t i) {
+  const uint64_t first = static_cast<uint64_t>(i) * bits;
+  unsigned v = 0;
+  for (int b = 0; b < bits; ++b) {
+    const uint64_t bit = first + b;
+    v |= ((p[bit / 8] >> (bit % 8)) & 1u) << b;
+  }
+  if (dtype == mil::INT4 && (v & 8u)) return static_cast<double>(static_cast<int>(v) - 16);
+  return v;
 }
 
 // Little-endian element i of a raw buffer of `dtype`.
@@ -82,17 +100,27 @@ Result<ConstData> decode_const(const mil::Value& value, const BlobFile* blobs, b
       return Status(Code::format, what + ": blob at offset " + std::to_string(ref.offset()) + " holds " +
                                       blob_dtype_name(rec.dtype) + " data");
     }
-    const uint64_t size = static_cast<uint64_t>(count) * dtype_bytes(out.dtype);
+    // Sub-byte types: whole bytes, the unused bits of the last one counted in padding_bits.
+    const int bits = dtype_bits(out.dtype);
+    const uint64_t size = (static_cast<uint64_t>(count) * bits + 7) / 8;
+    const uint64_t padding = size * 8 - static_cast<uint64_t>(count) * bits;
     if (rec.size_bytes != size) {
       return Status(Code::format, what + ": blob at offset " + std::to_string(ref.offset()) + " holds " +
                                       std::to_string(rec.size_bytes) + " bytes, the type needs " + std::to_string(size));
+    }
+    if (rec.padding_bits != padding) {
+      return Status(Code::format, what + ": blob at offset " + std::to_string(ref.offset()) + " declares " +
+                                      std::to_string(rec.padding_bits) + " padding bits, the type needs " +
+                                      std::to_string(padding));
     }
     out.from_blob = true;
     out.blob_offset = ref.offset();
     if (with_data) {
       out.numbers.resize(static_cast<size_t>(count));
       const uint8_t* p = blobs->bytes.data() + rec.data_offset;
-      for (size_t i = 0; i < out.numbers.size(); ++i) out.numbers[i] = raw_element(p, out.dtype, i);
+      for (size_t i = 0; i < out.numbers.size(); ++i) {
+        out.numbers[i] = bits < 8 ? sub_byte_element(p, out.dtype, bits, i) : raw_element(p, out.dtype, i);
+      }
     }
     return out;
   }

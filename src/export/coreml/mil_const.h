@@ -31,8 +31,9 @@ struct ConstData {
 
 // Checks that `value` is a complete, consistent const of a fixed-shape tensor type: an immediate
 // value with exactly as many elements as the type and the encoding coremltools uses for the dtype,
-// or a blob reference to `@model_path/weights/weight.bin` whose record has the same dtype and size.
-// Small values are always decoded; blob data only with `with_data`.
+// or a blob reference to `@model_path/weights/weight.bin` whose record has the same dtype, size and
+// (sub-byte dtypes such as uint4) padding bits. Small values are always decoded; blob data only
+// with `with_data` (sub-byte elements unpacked, int4 sign-extended).
 Result<ConstData> decode_const(const mil::Value& value, const BlobFile* blobs, bool with_data);
 
 }  // namespace taec::coreml

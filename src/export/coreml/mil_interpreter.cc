@@ -36,6 +36,64 @@ struct Value {
   const ConstData* konst = nullptr;  // for params (strings, bools, ints)
 };
 
+// For each element of `dims` (C order), the C-order index of its block in a grid of `grid` blocks
+// per dim (grid[i] divides dims[i]): how the iOS18 ops map an element to its LUT or scale.
+std::vector<int64_t> block_of_each_element(const Dims& dims, const Dims& grid) {
+  std::vector<int64_t> out(static_cast<size_t>(count_of(dims)));
+  const Dims grid_strides = strides_of(grid);
+  Dims index(dims.size(), 0);
+  for (size_t e = 0; e < out.size(); ++e) {
+    int64_t b = 0;
+    for (size_t i = 0; i < dims.size(); ++i) b += index[i] / (dims[i] / grid[i]) * grid_strides[i];
+    out[e] = b;
+    for (int i = static_cast<int>(index.size()) - 1; i >= 0 && ++index[i] == dims[i]; --i) index[i] = 0;
+  }
+  return out;
+}
+
+// Decodes a constexpr op's bound values with their data and expands them (the op was validated:
+// shapes divide, LUTs hold 2^bits entries, vector size 1).
+Result<HostTensor> expand_constexpr(const BlobFile& blobs, const mil::Operation& op) {
+  std::map<std::string, ConstData> in;
+  for (const auto& [param, argument] : op.inputs()) {
+    if (argument.arguments_size() != 1 || !argument.arguments(0).has_value()) {
+      return unsupported("constexpr input " + param + " not bound to a value");
+    }
+    TAEC_ASSIGN_OR_RETURN(in[param], decode_const(argument.arguments(0).value(), &blobs, true));
+  }
+  HostTensor out;
+  if (op.type() == "constexpr_lut_to_dense") {
+    const ConstData& indices = in.at("indices");
+    const ConstData& lut = in.at("lut");
+    const size_t rank = indices.dims.size();
+    const int64_t entries = lut.dims[rank];
+    const Dims lut_grid(lut.dims.begin(), lut.dims.begin() + static_cast<std::ptrdiff_t>(rank));
+    const std::vector<int64_t> block = block_of_each_element(indices.dims, lut_grid);
+    out.dims = indices.dims;
+    out.data.resize(indices.numbers.size());
+    for (size_t e = 0; e < out.data.size(); ++e) {
+      const auto index = static_cast<int64_t>(indices.numbers[e]);
+      if (index < 0 || index >= entries) return Status(Code::format, "interpreter: LUT index out of range");
+      out.data[e] = static_cast<float>(lut.numbers[block[e] * entries + index]);
+    }
+  } else if (op.type() == "constexpr_blockwise_shift_scale") {
+    const ConstData& data = in.at("data");
+    const ConstData& scale = in.at("scale");
+    auto offset = in.find("offset");
+    const std::vector<int64_t> block = block_of_each_element(data.dims, scale.dims);
+    out.dims = data.dims;
+    out.data.resize(data.numbers.size());
+    for (size_t e = 0; e < out.data.size(); ++e) {
+      const double zero = offset == in.end() ? 0.0 : offset->second.numbers[block[e]];
+      out.data[e] = static_cast<float>(scale.numbers[block[e]] * (data.numbers[e] - zero));
+    }
+  } else {
+    return unsupported("op type " + op.type());
+  }
+  if (op.outputs(0).type().tensortype().datatype() == mil::FLOAT16) round_to_fp16(out.data);
+  return out;
+}
+
 class Interpreter {
  public:
   explicit Interpreter(const ReadPackage& package) : package_(package) {}
@@ -94,6 +152,10 @@ class Interpreter {
       out.konst = consts_.back().get();
       out.tensor.dims = out.konst->dims;
       out.tensor.data.assign(out.konst->numbers.begin(), out.konst->numbers.end());
+      return out;
+    }
+    if (is_constexpr_op(t)) {
+      TAEC_ASSIGN_OR_RETURN(out.tensor, expand_constexpr(package_.blobs, op));
       return out;
     }
     const HostTensor& x = in(op, "x").tensor;
@@ -278,6 +340,10 @@ Result<HostTensor> interpret_function(const ReadPackage& package, const std::str
   }
   Interpreter interpreter(package);
   return interpreter.run(it->second, input);
+}
+
+Result<HostTensor> materialize_constexpr(const ReadPackage& package, const mil::Operation& op) {
+  return expand_constexpr(package.blobs, op);
 }
 
 }  // namespace taec::coreml

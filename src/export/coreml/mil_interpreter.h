@@ -2,7 +2,10 @@
 // every fp16-typed op output to fp16 (round to nearest even) the way the device stores it. The
 // arithmetic of each op is fp32 (reductions in double), so this bounds what fp16 storage between
 // ops costs; it does not model fp16 accumulation inside the device's kernels.
-// Supports exactly the op types taec's exporter emits (mil_validate.h), batch 1.
+// Supports exactly the op types taec's exporter emits (mil_validate.h), batch 1, including the
+// iOS18 weight decompression ops, which it expands the way coremltools' reference decompress()
+// does (LUT per block of indices; scale * (data - offset) per block), rounding to fp16 like any
+// other fp16 op output.
 #pragma once
 
 #include <cstdint>
@@ -23,5 +26,9 @@ struct HostTensor {
 // function. Returns the function's single output.
 Result<HostTensor> interpret_function(const ReadPackage& package, const std::string& function_name,
                                       const HostTensor& input);
+
+// The dense tensor one constexpr op of a validated package stands for (its output type's dtype,
+// fp16 rounded), e.g. to compare a compressed weight with what taec's own quantizers produce.
+Result<HostTensor> materialize_constexpr(const ReadPackage& package, const mil::Operation& op);
 
 }  // namespace taec::coreml

@@ -45,6 +45,14 @@ const char* dtype_name(mil::DataType dtype) {
     case mil::UINT16: return "uint16";
     case mil::UINT32: return "uint32";
     case mil::UINT64: return "uint64";
+    case mil::INT4: return "int4";
+    case mil::UINT1: return "uint1";
+    case mil::UINT2: return "uint2";
+    case mil::UINT3: return "uint3";
+    case mil::UINT4: return "uint4";
+    case mil::UINT6: return "uint6";
+    case mil::FLOAT8E4M3FN: return "fp8e4m3fn";
+    case mil::FLOAT8E5M2: return "fp8e5m2";
     default: return "?";
   }
 }
@@ -64,6 +72,20 @@ int dtype_bytes(mil::DataType dtype) {
     case mil::INT64:
     case mil::UINT64: return 8;
     default: return 0;
+  }
+}
+
+int dtype_bits(mil::DataType dtype) {
+  switch (dtype) {
+    case mil::UINT1: return 1;
+    case mil::UINT2: return 2;
+    case mil::UINT3: return 3;
+    case mil::INT4:
+    case mil::UINT4: return 4;
+    case mil::UINT6: return 6;
+    case mil::FLOAT8E4M3FN:
+    case mil::FLOAT8E5M2: return 8;
+    default: return 8 * dtype_bytes(dtype);
   }
 }
 

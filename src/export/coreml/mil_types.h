@@ -22,10 +22,12 @@ mil::ValueType scalar_type(mil::DataType dtype);
 // Dims of a tensor type, kUnknownDim for unknown ones; rank-0 gives {}.
 std::vector<int64_t> dims_of(const mil::TensorType& type);
 
-// "fp16", "fp32", "int32", "bool", "string", …; "?" for others.
+// "fp16", "fp32", "int32", "uint4", "bool", "string", …; "?" for others.
 const char* dtype_name(mil::DataType dtype);
-// Bytes per element of the numeric types, 0 for bool/string/unknown.
+// Bytes per element of the byte-sized numeric types, 0 for sub-byte types, bool, string, unknown.
 int dtype_bytes(mil::DataType dtype);
+// Bits per element of the numeric types, sub-byte ones included (uint4: 4); 0 for bool, string, unknown.
+int dtype_bits(mil::DataType dtype);
 
 // "tensor<fp16, [1, 64, 32, 32]>" / "fp16" for scalars; "?" for unknown dims.
 std::string type_text(const mil::ValueType& type);

@@ -39,6 +39,9 @@ const std::map<std::string, OpSignature>& signatures() {
       {"reduce_mean", {{"x"}, {"axes", "keep_dims"}, {"axes", "keep_dims"}}},
       {"batch_norm",
        {{"x", "mean", "variance"}, {"gamma", "beta", "epsilon"}, {"mean", "variance", "gamma", "beta", "epsilon"}}},
+      // Inputs bound to values (is_constexpr_op), so no const_params.
+      {"constexpr_lut_to_dense", {{"indices", "lut"}, {"vector_axis"}, {}}},
+      {"constexpr_blockwise_shift_scale", {{"data", "scale"}, {"offset"}, {}}},
   };
   return table;
 }
@@ -272,6 +275,79 @@ class Inference {
   const ShapeSources& shape_sources_;
 };
 
+bool is_index_type(mil::DataType t) {
+  return t == mil::UINT1 || t == mil::UINT2 || t == mil::UINT3 || t == mil::UINT4 || t == mil::UINT6 || t == mil::UINT8;
+}
+
+Result<mil::ValueType> infer_lut_to_dense(const std::map<std::string, ConstData>& in) {
+  const ConstData& indices = in.at("indices");
+  const ConstData& lut = in.at("lut");
+  if (!is_index_type(indices.dtype)) {
+    return bad(std::string("indices must be uint1, uint2, uint3, uint4, uint6 or uint8, not ") +
+               dtype_name(indices.dtype));
+  }
+  if (!is_float(lut.dtype) && lut.dtype != mil::INT8 && lut.dtype != mil::UINT8) {
+    return bad(std::string("lut must be fp16, fp32, int8 or uint8, not ") + dtype_name(lut.dtype));
+  }
+  const size_t rank = indices.dims.size();
+  if (rank < 1) return bad("indices must have rank 1 or more");
+  if (lut.dims.size() != rank + 2) {
+    return bad("lut " + dims_text(lut.dims) + " must have rank " + std::to_string(rank + 2) + " (indices rank + 2)");
+  }
+  for (size_t i = 0; i < rank; ++i) {
+    if (lut.dims[i] < 1 || indices.dims[i] % lut.dims[i] != 0) {
+      return bad("lut " + dims_text(lut.dims) + ": dim " + std::to_string(i) + " does not divide indices " +
+                 dims_text(indices.dims));
+    }
+  }
+  const int bits = dtype_bits(indices.dtype);
+  if (lut.dims[rank] != (int64_t{1} << bits)) {
+    return bad("lut " + dims_text(lut.dims) + " holds " + std::to_string(lut.dims[rank]) + " palette entries; " +
+               dtype_name(indices.dtype) + " indices need exactly " + std::to_string(1 << bits));
+  }
+  if (lut.dims[rank + 1] != 1) {
+    return bad("vector palettization (lut vector size > 1) is not supported by taec's reader");
+  }
+  auto axis = in.find("vector_axis");
+  if (axis != in.end()) {
+    const ConstData& a = axis->second;
+    const auto r = static_cast<int64_t>(rank);
+    if (a.dtype != mil::INT32 || !a.dims.empty() || a.numbers.size() != 1 || a.numbers[0] < -r || a.numbers[0] >= r) {
+      return bad("vector_axis must be an int32 scalar in [-rank, rank)");
+    }
+  }
+  return tensor_type(lut.dtype, indices.dims);
+}
+
+Result<mil::ValueType> infer_blockwise_shift_scale(const std::map<std::string, ConstData>& in) {
+  const ConstData& data = in.at("data");
+  const ConstData& scale = in.at("scale");
+  const mil::DataType dt = data.dtype;
+  if (dt != mil::INT4 && dt != mil::UINT4 && dt != mil::INT8 && dt != mil::UINT8 && !is_float(dt)) {
+    return bad(std::string("data must be int4, uint4, int8, uint8, fp16 or fp32, not ") + dtype_name(dt));
+  }
+  if (!is_float(scale.dtype)) return bad(std::string("scale must be fp16 or fp32, not ") + dtype_name(scale.dtype));
+  if (data.dims.empty()) return bad("data must have rank 1 or more");
+  if (scale.dims.size() != data.dims.size()) {
+    return bad("scale " + dims_text(scale.dims) + " must have the rank of data " + dims_text(data.dims));
+  }
+  for (size_t i = 0; i < data.dims.size(); ++i) {
+    if (scale.dims[i] < 1 || data.dims[i] % scale.dims[i] != 0) {
+      return bad("scale " + dims_text(scale.dims) + ": dim " + std::to_string(i) + " does not divide data " +
+                 dims_text(data.dims) + " into whole blocks");
+    }
+  }
+  auto offset = in.find("offset");
+  if (offset != in.end()) {
+    const ConstData& o = offset->second;
+    if (o.dims != scale.dims) {
+      return bad("offset " + dims_text(o.dims) + " must have the shape of scale " + dims_text(scale.dims));
+    }
+    if (!is_float(o.dtype) && o.dtype != dt) return bad("offset must be a float or data's dtype");
+  }
+  return tensor_type(scale.dtype, data.dims);
+}
+
 // A tensor type with one dimension per rank and sizes small enough that products cannot overflow.
 bool sane_type(const mil::ValueType& type) {
   if (!type.has_tensortype()) return false;
@@ -315,7 +391,19 @@ const std::vector<std::string>& known_op_types() {
 
 Result<mil::ValueType> infer_op_type(const mil::Operation& op, const std::map<std::string, mil::ValueType>& types,
                                      const std::map<std::string, ConstData>& consts, const ShapeSources& shape_sources) {
+  if (is_constexpr_op(op.type())) return bad("constexpr ops are typed from their values (infer_constexpr_type)");
   return Inference(op, types, consts, shape_sources).run();
+}
+
+bool is_constexpr_op(const std::string& type) {
+  return type == "constexpr_lut_to_dense" || type == "constexpr_blockwise_shift_scale";
+}
+
+Result<mil::ValueType> infer_constexpr_type(const std::string& op_type,
+                                            const std::map<std::string, ConstData>& inputs) {
+  if (op_type == "constexpr_lut_to_dense") return infer_lut_to_dense(inputs);
+  if (op_type == "constexpr_blockwise_shift_scale") return infer_blockwise_shift_scale(inputs);
+  return bad("not a constexpr op");
 }
 
 Result<FunctionSummary> validate_function(const std::string& where, const mil::Function& function,
@@ -331,7 +419,9 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
 
   std::map<std::string, mil::ValueType> types;
   std::map<std::string, ConstData> consts;
+  std::set<std::string> decompressed;  // constexpr outputs: compile-time weights, only for conv
   ShapeSources shape_sources;
+  const bool ios18 = opset != "CoreML5" && opset != "CoreML6" && opset != "CoreML7";
   for (const auto& input : function.inputs()) {
     if (!is_identifier(input.name()) || types.count(input.name())) return bad(where + ": bad or repeated input name");
     if (!sane_type(input.type())) {
@@ -357,16 +447,36 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
     if (!sane_type(out.type())) {
       return bad(where + ": " + at + "output type is not a tensor type taec supports");
     }
+    const bool is_constexpr = is_constexpr_op(op.type());
+    if (is_constexpr && !ios18) return bad(where + ": " + at + "an iOS18 op in a program of opset " + opset);
+    std::map<std::string, ConstData> bound;  // constexpr inputs, by parameter
     for (const auto& [param, argument] : op.inputs()) {
       const bool known = std::count(sig.required.begin(), sig.required.end(), param) ||
                          std::count(sig.optional.begin(), sig.optional.end(), param);
       if (!known) return bad(where + ": " + at + "unknown input \"" + param + "\"");
+      if (is_constexpr) {  // iOS18 serialization: a value, never the name of a const op
+        if (argument.arguments_size() != 1 || !argument.arguments(0).has_value()) {
+          return bad(where + ": " + at + "input " + param + " must be bound to one value");
+        }
+        const mil::Value& value = argument.arguments(0).value();
+        if (!sane_type(value.type())) return bad(where + ": " + at + "input " + param + " type is not supported");
+        auto data = decode_const(value, blobs, false);
+        if (!data.ok()) return fail(at + out.name() + ": input " + param + ": ", data.status());
+        summary.blob_refs += data->from_blob;
+        bound[param] = std::move(data).value();
+        continue;
+      }
       if (argument.arguments_size() != 1 || !argument.arguments(0).has_name() ||
           !types.count(argument.arguments(0).name())) {
         return bad(where + ": " + at + "input " + param + " is not bound to one earlier value");
       }
+      const std::string& arg = argument.arguments(0).name();
+      const bool weight_slot = op.type() == "conv" && param == "weight";
+      if (decompressed.count(arg) && !weight_slot) {
+        return bad(where + ": " + at + "input " + param + ": constexpr output " + arg + " may only be a conv weight");
+      }
       const bool must_be_const = std::count(sig.const_params.begin(), sig.const_params.end(), param) > 0;
-      if (must_be_const && !consts.count(argument.arguments(0).name())) {
+      if (must_be_const && !consts.count(arg) && !(weight_slot && decompressed.count(arg))) {
         return bad(where + ": " + at + "input " + param + " must be a const");
       }
     }
@@ -383,6 +493,11 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
       summary.blob_refs += data->from_blob;
       inferred = val->second.type();
       consts[out.name()] = std::move(data).value();
+    } else if (is_constexpr) {
+      auto t = infer_constexpr_type(op.type(), bound);
+      if (!t.ok()) return fail(at + out.name() + ": ", t.status());
+      inferred = std::move(t).value();
+      decompressed.insert(out.name());
     } else {
       auto t = infer_op_type(op, types, consts, shape_sources);
       if (!t.ok()) return fail(at + out.name() + ": ", t.status());
@@ -402,6 +517,7 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
   for (const std::string& name : block.outputs()) {
     auto it = types.find(name);
     if (it == types.end()) return bad(where + ": block output \"" + name + "\" is not defined");
+    if (decompressed.count(name)) return bad(where + ": block output \"" + name + "\" is a constexpr weight");
     mil::NamedValueType nvt;
     nvt.set_name(name);
     *nvt.mutable_type() = it->second;

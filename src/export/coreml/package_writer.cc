@@ -44,11 +44,14 @@ std::vector<int64_t> latent_dims(const Model& model, const ImageSize& size, bool
   return nhwc ? std::vector<int64_t>{1, h, w, c} : std::vector<int64_t>{1, c, h, w};
 }
 
-void set_metadata(spec::ModelDescription* description, const Model& model) {
+void set_metadata(spec::ModelDescription* description, const Model& model, WeightCompression weights) {
   auto* meta = description->mutable_metadata();
   meta->set_shortdescription(model.variant + " " + role_name(model.role) + " (tiny autoencoder), exported by taec");
   (*meta->mutable_userdefined())["com.github.taec.version"] = taec_version();
   (*meta->mutable_userdefined())["com.github.taec.source_sha256"] = model.source_sha256;
+  if (weights != WeightCompression::none) {  // fp16 packages stay as they were
+    (*meta->mutable_userdefined())["com.github.taec.weights"] = weight_compression_name(weights);
+  }
 }
 
 std::string uuid_v4(std::mt19937_64& rng) {
@@ -80,7 +83,11 @@ std::string function_name_for(const ImageSize& size) {
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options) {
   if (options.sizes.empty()) return Status(Code::invalid_argument, "no image sizes given");
   const LoweringOptions& lo = options.lowering;
-  const std::string base = model.variant + "_" + role_name(model.role);
+  // Compressed packages are named for the method so that they never replace the fp16 ones.
+  std::string base = model.variant + "_" + role_name(model.role);
+  if (options.weights != WeightCompression::none) base += std::string("_") + weight_compression_name(options.weights);
+  // Quantized once: every function and package below refers to these tensors.
+  TAEC_ASSIGN_OR_RETURN(const CompressedWeights compressed, compress_weights(model, options.weights));
   std::vector<PackageContents> packages;
   auto new_package = [&](const std::string& name) -> PackageContents& {
     packages.emplace_back();
@@ -88,14 +95,14 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
     p.name = name;
     p.model.set_specificationversion(kSpecificationVersion);
     p.model.mutable_mlprogram()->set_version(1);
-    set_metadata(p.model.mutable_description(), model);
+    set_metadata(p.model.mutable_description(), model, options.weights);
     return p;
   };
   auto finish = [](PackageContents& p, const WeightStore& store) { p.weights = store.blobs().bytes(); };
 
   if (options.packaging == Packaging::per_size) {
     for (const ImageSize& size : options.sizes) {
-      WeightStore store;
+      WeightStore store(&compressed);
       TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, size.height, size.width, lo, store));
       PackageContents& p = new_package(base + "_" + function_name_for(size).substr(1));
       *p.model.mutable_description()->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
@@ -105,7 +112,7 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
       finish(p, store);
     }
   } else if (options.packaging == Packaging::multifunction) {
-    WeightStore store;
+    WeightStore store(&compressed);
     PackageContents& p = new_package(base);
     for (const ImageSize& size : options.sizes) {
       const std::string name = function_name_for(size);
@@ -123,7 +130,7 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
     p.model.mutable_description()->set_defaultfunctionname(p.functions[0]);
     finish(p, store);
   } else {
-    WeightStore store;
+    WeightStore store(&compressed);
     TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, 0, 0, lo, store));
     for (const ImageSize& size : options.sizes) {  // validates every size before anything is built
       if (size.height <= 0 || size.width <= 0 || size.height % model.spatial_factor ||

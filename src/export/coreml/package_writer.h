@@ -33,10 +33,11 @@ struct ExportOptions {
   std::vector<ImageSize> sizes;
   LoweringOptions lowering;
   Packaging packaging = Packaging::per_size;
+  WeightCompression weights = WeightCompression::none;  // how the conv weights are stored
 };
 
 struct PackageContents {
-  std::string name;                    // directory name without ".mlpackage"
+  std::string name;                    // directory name without ".mlpackage"; "taef2_decoder[_palette4][_768]"
   std::vector<std::string> functions;  // function names in the program
   spec::Model model;
   std::vector<uint8_t> weights;        // weight.bin
@@ -45,6 +46,8 @@ struct PackageContents {
 // "r768" for a square size, "r768x1024" (height x width) otherwise.
 std::string function_name_for(const ImageSize& size);
 
+// Every package's weight.bin is the same bytes whatever the sizes and packaging (one blob per
+// distinct weight, in op order), for fp16 and compressed weights alike.
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options);
 
 // Writes `package_dir` (…/NAME.mlpackage) through a temporary sibling directory renamed into place,

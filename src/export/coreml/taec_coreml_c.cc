@@ -43,6 +43,9 @@ taec_status run(const char* weights_path, const taec_coreml_options* options, ch
   o.lowering.nhwc = layout == TAEC_LAYOUT_NHWC;
   o.lowering.fp32_io = io == TAEC_DTYPE_F32;
   o.packaging = static_cast<taec::coreml::Packaging>(packaging);
+  auto weights = taec::coreml::parse_weight_compression(options->weights ? options->weights : "none");
+  if (!weights.ok()) return invalid("options: " + weights.status().message());
+  o.weights = *weights;
   const std::string variant = options->variant ? options->variant : "";
   std::string text;
   if (options->print_mil) {
