@@ -58,6 +58,15 @@ if [ -f "$shared/models/taef2_decoder.safetensors" ]; then
   { printf '\x00'; cat "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest"
   { printf '\x01'; cat "$package_tmp/plans/16x16.json"; } > "$corpus/fuzz_package/plan"
   { printf '\x02'; cat "$package_tmp/weight.bin"; } > "$corpus/fuzz_package/weights"
+  # An int8 package: its manifest carries the activation calibration (one photo keeps it quick).
+  mkdir -p "$package_tmp-photo"
+  cp "$shared/images/chelsea.png" "$package_tmp-photo/"
+  if build-asan/taec pack "$shared/models/taef2_decoder.safetensors" --sizes 16 --precision int8 --random-inputs 1 \
+      --images "$package_tmp-photo" --out "$package_tmp-int8" 2>/dev/null; then
+    { printf '\x00'; cat "$package_tmp-int8/manifest.json"; } > "$corpus/fuzz_package/manifest_int8"
+  else
+    echo "fuzz_package: could not pack the int8 seed; fuzzing with fewer seeds"
+  fi
 fi
 status=0
 for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package; do

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
-  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_bf16|CoremlInterpreter.*(enumerated|multifunction|nchw)|QualityValidateCli|Pack.ValidateChecks'
+  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks'

@@ -89,7 +89,21 @@ INSTANTIATE_TEST_SUITE_P(
                       Lie{"overlapping", [](auto& b) { put_u64(b, kEntry1Offset, 0); }, "overlapping"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(PackageFormat, ManifestAndPlanFileRoundTrip) {
+// A manifest edited one way must be refused, with a message naming the file.
+void expect_manifest_refused(const std::string& edited, const char* why) {
+  auto r = taec::parse_manifest("manifest.json", reinterpret_cast<const uint8_t*>(edited.data()), edited.size());
+  EXPECT_FALSE(r.ok()) << why;
+  if (!r.ok()) EXPECT_NE(r.status().message().find("manifest.json"), std::string::npos);
+}
+
+std::string replaced_in(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+// A taef2 manifest listing one plan of `height` x `width`.
+taec::Manifest sample_manifest(int height, int width) {
   taec::Manifest m;
   m.taec_version = "0.1.0";
   m.model_name = "taef2";
@@ -100,31 +114,26 @@ TEST(PackageFormat, ManifestAndPlanFileRoundTrip) {
   m.reference = "ref";
   m.validation_inputs = "inputs";
   taec::ManifestPlan p;
-  p.height = 768;
-  p.width = 1024;
-  p.file = taec::plan_file_name(768, 1024);
+  p.height = height;
+  p.width = width;
+  p.file = taec::plan_file_name(height, width);
   p.validation = {0.05, true, {"random_0", 0.01, 0.001, 0.002}, {{"random_0", 0.01, 0.001, 0.002}}};
   m.plans.push_back(p);
   m.files["weight.bin"] = {100, std::string(64, 'b')};
   m.files[p.file] = {10, std::string(64, 'c')};
-  const std::string text = taec::serialize_manifest(m);
+  return m;
+}
+
+TEST(PackageFormat, ManifestAndPlanFileRoundTrip) {
+  const std::string text = taec::serialize_manifest(sample_manifest(768, 1024));
   auto back = taec::parse_manifest("manifest.json", reinterpret_cast<const uint8_t*>(text.data()), text.size());
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->plans.at(0).file, "plans/768x1024.json");
   EXPECT_DOUBLE_EQ(back->plans.at(0).validation.worst.max_abs, 0.01);
   EXPECT_EQ(back->files.at("weight.bin").bytes, 100u);
 
-  auto refused = [&](std::string edited, const char* why) {
-    auto r = taec::parse_manifest("manifest.json", reinterpret_cast<const uint8_t*>(edited.data()), edited.size());
-    EXPECT_FALSE(r.ok()) << why;
-    if (!r.ok()) EXPECT_NE(r.status().message().find("manifest.json"), std::string::npos);
-  };
-  auto replaced = [&](const std::string& from, const std::string& to) {
-    std::string t = text;
-    const size_t at = t.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    return at == std::string::npos ? t : t.replace(at, from.size(), to);
-  };
+  auto refused = [](const std::string& edited, const char* why) { expect_manifest_refused(edited, why); };
+  auto replaced = [&](const std::string& from, const std::string& to) { return replaced_in(text, from, to); };
   refused(replaced("\"format_version\": 1", "\"format_version\": 2"), "future format");
   refused(replaced("plans/768x1024.json\",", "../../etc/passwd\","), "path escape");
   refused(replaced("\"height\": 768", "\"height\": -5"), "negative size");
@@ -132,6 +141,33 @@ TEST(PackageFormat, ManifestAndPlanFileRoundTrip) {
   refused(replaced(std::string(64, 'b'), "xyz"), "bad hash");
   refused(text.substr(0, text.size() / 2), "truncated");
   refused("[]", "not an object");
+}
+
+// An int8 package's manifest carries its activation calibration, exactly (floats survive the
+// text round trip), and a calibration only goes with the int8 precision.
+TEST(PackageFormat, Int8CalibrationRoundTripsExactlyAndIsChecked) {
+  taec::Manifest m = sample_manifest(256, 256);
+  m.precision = taec::Precision::int8;
+  m.weights = "int8";
+  auto cal = std::make_shared<taec::ActivationCalibration>();
+  cal->inputs = "5 photos";
+  cal->input_absmax = {{"18.conv.0", 3.14159274f}, {"19", 1.0e-7f}, {"7", 123456.789f}, {"9.conv.2", 0.0f}};
+  m.calibration = cal;
+  const std::string text = taec::serialize_manifest(m);
+  auto back = taec::parse_manifest("manifest.json", reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_TRUE(back->calibration);
+  EXPECT_EQ(back->calibration->input_absmax, cal->input_absmax);  // bit for bit
+  EXPECT_EQ(back->calibration->inputs, "5 photos");
+
+  auto refused = [](const std::string& edited, const char* why) { expect_manifest_refused(edited, why); };
+  auto replaced = [&](const std::string& from, const std::string& to) { return replaced_in(text, from, to); };
+  refused(replaced("\"precision\": \"int8\"", "\"precision\": \"bf16\""), "calibration without int8");
+  refused(replaced("\"calibration\"", "\"calibrashun\""), "int8 without calibration");
+  refused(replaced("\"19\": 1.00000001e-07", "\"19\": -1"), "negative range");
+  refused(replaced("\"19\": 1.00000001e-07", "\"19\": \"big\""), "range of the wrong type");
+  refused(replaced("\"method\": \"max\"", "\"method\": \"entropy\""), "unknown method");
+  refused(replaced("\"7\": 123456.789", "\"7\": 1e300"), "beyond float");
 }
 
 }  // namespace

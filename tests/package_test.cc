@@ -110,7 +110,8 @@ struct GoldenPack {
 };
 
 void PrintTo(const GoldenPack& g, std::ostream* os) {
-  *os << g.model << (g.precision == TAEC_PRECISION_BF16 ? " bf16" : " fp32") << " weights " << g.weights;
+  *os << g.model << " " << (g.precision == TAEC_PRECISION_BF16 ? "bf16" : g.precision == TAEC_PRECISION_INT8 ? "int8" : "fp32")
+      << " weights " << g.weights;
 }
 
 class PackGolden : public ::testing::TestWithParam<GoldenPack> {};
@@ -151,6 +152,11 @@ TEST_P(PackGolden, VerifiesAndDecodesGoldenCasesWithinTolerance) {
   if (g.photos) {
     EXPECT_NE(manifest.find("\"image:coffee\""), std::string::npos);
   }
+  if (g.precision == TAEC_PRECISION_INT8) {  // the calibration it was validated with, and int8 storage
+    EXPECT_NE(manifest.find("\"input_absmax\""), std::string::npos);
+    EXPECT_NE(manifest.find("\"weights\": \"int8\""), std::string::npos);
+    EXPECT_NE(std::string(pkg.load_plan(256, 256).stats().kernel).find("i8"), std::string::npos);
+  }
   EXPECT_NE(manifest.find("\"random_0\""), std::string::npos);
   EXPECT_NE(manifest.find("agrees with the scalar reference engine"), std::string::npos);
 }
@@ -162,10 +168,14 @@ INSTANTIATE_TEST_SUITE_P(Models, PackGolden,
                                            // Quantized weights, within their documented tolerances (docs/PACKAGE.md).
                                            GoldenPack{"taef2", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.1, false, "palette8"},
                                            GoldenPack{"taef1_synthetic", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.2, false, "int8"},
-                                           GoldenPack{"taef2", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.6, false, "palette4"}),
+                                           GoldenPack{"taef2", TAEC_PRECISION_BF16, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.6, false, "palette4"},
+                                           // Int8 weights and activations, calibrated on the photos (docs/QUANTIZATION.md).
+                                           GoldenPack{"taef2", TAEC_PRECISION_INT8, TAEC_LAYOUT_NHWC, TAEC_DTYPE_F16, 0.3, true}),
                          [](const auto& info) {
                            const std::string w = info.param.weights;
-                           return std::string(info.param.model) + (info.param.precision == TAEC_PRECISION_BF16 ? "_bf16" : "_fp32") +
+                           const taec_precision p = info.param.precision;
+                           return std::string(info.param.model) +
+                                  (p == TAEC_PRECISION_BF16 ? "_bf16" : p == TAEC_PRECISION_INT8 ? "_int8" : "_fp32") +
                                   (w == "none" ? "" : "_" + w);
                          });
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -144,6 +145,36 @@ TEST_F(QualityRoundtrip, ReportRendersInHeadlessChromium) {
   const std::string rendered = slurp(dom);
   EXPECT_EQ(attribute_number(rendered, "data-images-loaded"), static_cast<long>(images)) << rendered.substr(0, 2000);
   EXPECT_EQ(attribute_number(rendered, "data-images-total"), static_cast<long>(images));
+}
+
+// --methods quant: every quantized method next to fp32 and bf16, and the per-method table of
+// speed-ups, weight.bin sizes and quality.
+TEST(QualityRoundtripCli, QuantizedMethodsAndTheirTable) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string out = taec_test::temp_dir();
+  const std::string img = taec_test::quote(std::string(TAEC_TEST_SHARED_DIR) + "/images/chelsea.png");
+  const auto r = taec_test::run_cli("roundtrip --images " + img + " --weights taef2 --methods quant --size 64 --timing-runs 1 --out " +
+                                    taec_test::quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("| method | decode s | speed-up vs fp32 | vs bf16 | weight.bin bytes |"));
+  const auto j = nlohmann::json::parse(slurp(out + "/summary.json"));
+  std::map<std::string, nlohmann::json> m;
+  for (const auto& method : j["methods"]) m[method["name"].get<std::string>()] = method;
+  ASSERT_EQ(m.size(), 6u);
+  auto bytes = [&](const char* name) { return m[name]["weight_file_bytes"].get<uint64_t>(); };
+  EXPECT_EQ(bytes("fp32"), bytes("bf16"));
+  EXPECT_LT(bytes("palette8"), bytes("fp32") * 6 / 10);  // ~half: 8 of 16 bits per conv weight
+  EXPECT_LT(bytes("palette4"), bytes("palette8") * 7 / 10);
+  EXPECT_EQ(bytes("int8"), bytes("int8w"));
+  EXPECT_EQ(m["int8"]["precision"], "int8");
+  EXPECT_THAT(m["int8"]["decoder_kernel"].get<std::string>(), HasSubstr("i8"));
+  EXPECT_THAT(m["int8"]["calibration"].get<std::string>(), HasSubstr("1 photos (image:chelsea)"));
+  const auto& chelsea = j["images"][0]["methods"];
+  // Quantized decoders stay near fp32; int8 activations add noise on top of int8 weights.
+  EXPECT_GT(chelsea["palette8"]["vs_fp32"]["psnr_db"].get<double>(), 45.0);
+  EXPECT_GT(chelsea["int8w"]["vs_fp32"]["psnr_db"].get<double>(), 40.0);
+  EXPECT_GT(chelsea["int8"]["vs_fp32"]["psnr_db"].get<double>(), 35.0);
+  EXPECT_LT(chelsea["int8"]["vs_fp32"]["psnr_db"].get<double>(), chelsea["bf16"]["vs_fp32"]["psnr_db"].get<double>());
 }
 
 TEST(QualityRoundtripCli, UnknownMethodAndBadSizeAreUsageErrors) {

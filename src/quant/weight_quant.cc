@@ -23,15 +23,11 @@ Result<WeightQuant> parse_weight_quant(const std::string& name) {
   return Status(Code::invalid_argument, "unknown weight storage '" + name + "' (none, int8, palette8, palette4)");
 }
 
-namespace {
-
-// The palette variants with the best size/error trade-off measured on taef2 (palettize.h).
 Result<PalettizedTensor> palettize_for(const float* w, const std::vector<int64_t>& shape, WeightQuant q) {
+  if (q != WeightQuant::palette8 && q != WeightQuant::palette4) return Status(Code::invalid_argument, "palettize_for: not a palette method");
   const bool four = q == WeightQuant::palette4;
   return palettize(w, shape, four ? 4 : 8, four ? 1 : 0);
 }
-
-}  // namespace
 
 Result<std::vector<uint8_t>> quantized_record(const float* w, const std::vector<int64_t>& shape, WeightQuant q) {
   if (q == WeightQuant::int8) {

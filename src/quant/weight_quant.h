@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "graph/model.h"
+#include "quant/palettize.h"
 
 namespace taec {
 
@@ -22,6 +23,10 @@ Result<WeightQuant> parse_weight_quant(const std::string& name);
 
 // Convolution weights (rank 4) are quantized; biases and norms stay as they are.
 inline bool weight_is_quantized(const std::vector<int64_t>& shape) { return shape.size() == 4; }
+
+// palette8 / palette4 as every user of the methods palettizes (the variants with the best
+// size/error trade-off measured on taef2, see palettize.h).
+Result<PalettizedTensor> palettize_for(const float* w, const std::vector<int64_t>& shape, WeightQuant q);
 
 // The quant_format.h record weight.bin stores for `w` under `q` (q != none).
 Result<std::vector<uint8_t>> quantized_record(const float* w, const std::vector<int64_t>& shape, WeightQuant q);

@@ -6,26 +6,12 @@
 
 namespace taec::coreml {
 
-const char* weight_compression_name(WeightCompression method) {
-  switch (method) {
-    case WeightCompression::none: return "none";
-    case WeightCompression::palette8: return "palette8";
-    case WeightCompression::palette4: return "palette4";
-    case WeightCompression::int8: return "int8";
-  }
-  return "?";
-}
-
 Result<WeightCompression> parse_weight_compression(const std::string& name) {
-  for (WeightCompression m : {WeightCompression::none, WeightCompression::palette8, WeightCompression::palette4,
-                              WeightCompression::int8}) {
-    if (name == weight_compression_name(m)) return m;
-  }
   if (name.empty()) return WeightCompression::none;
-  return Status(Code::invalid_argument, "weights \"" + name + "\" is not none, int8, palette8 or palette4");
+  auto q = parse_weight_quant(name);
+  if (!q.ok()) return Status(Code::invalid_argument, "weights \"" + name + "\" is not none, int8, palette8 or palette4");
+  return *q;
 }
-
-bool is_compressed_weight(const Weight& weight) { return weight.shape.size() == 4; }
 
 const QuantizedTensor* CompressedWeights::find(int weight_index) const {
   auto it = by_weight.find(weight_index);
@@ -53,8 +39,7 @@ Result<CompressedWeights> compress_weights(const Model& model, WeightCompression
       }
       out.by_weight.emplace(static_cast<int>(i), std::move(q).value());
     } else {
-      const bool four = method == WeightCompression::palette4;
-      auto q = palettize(w.data.data(), w.shape, four ? 4 : 8, four ? 1 : 0);
+      auto q = palettize_for(w.data.data(), w.shape, method);
       if (!q.ok()) return q.status().with_context(what);
       out.by_weight.emplace(static_cast<int>(i), std::move(q).value());
     }

@@ -1,6 +1,6 @@
-// Compressed conv weights for the Core ML export (`taec export coreml --weights`): the quantizers
-// of src/quant called with the parameters `taec pack --weights` uses (src/package/pack.cc,
-// weight_entries), so a Core ML package and a taec package of one model carry the same weights:
+// Compressed conv weights for the Core ML export (`taec export coreml --weights`): the storage
+// methods of quant/weight_quant.h, with the parameters `taec pack --weights` uses, so a Core ML
+// package and a taec package of one model carry the same weights:
 //
 //   palette8  palettize(w, 8 bits, one LUT per tensor)          -> constexpr_lut_to_dense, uint8 indices
 //   palette4  palettize(w, 4 bits, one LUT per output channel)  -> constexpr_lut_to_dense, uint4 indices
@@ -19,18 +19,18 @@
 #include "base/status.h"
 #include "graph/model.h"
 #include "quant/quant_format.h"
+#include "quant/weight_quant.h"
 
 namespace taec::coreml {
 
-enum class WeightCompression { none, palette8, palette4, int8 };
+using WeightCompression = WeightQuant;
 
-// "none", "palette8", "palette4", "int8": the names of `taec pack --weights`.
-const char* weight_compression_name(WeightCompression method);
+inline const char* weight_compression_name(WeightCompression method) { return weight_quant_name(method); }
 // "" and "none" are none; anything else that is not one of the names is invalid_argument.
 Result<WeightCompression> parse_weight_compression(const std::string& name);
 
 // Whether the export compresses this graph weight (given a method other than none).
-bool is_compressed_weight(const Weight& weight);
+inline bool is_compressed_weight(const Weight& weight) { return weight_is_quantized(weight.shape); }
 
 // The quantized form of every compressed weight of one model, computed once per export and shared
 // by all the functions and packages built from it (quantization is deterministic, so this is only
