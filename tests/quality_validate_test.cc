@@ -153,6 +153,21 @@ void write_perturbed_safetensors(const std::string& from, const std::string& to,
   taec_test::write_bytes(to, bytes);
 }
 
+// int8 plans calibrate on the validation photos and are held to the int8 tolerance; without
+// photos there is nothing to calibrate on, which is a usage error.
+TEST(QualityValidateCli, Int8CalibratesOnThePhotos) {
+  TAEC_REQUIRE_FIXTURES();
+  auto ok = taec_test::run_cli("validate taef2 --sizes 64 --precision int8 --random 1 --role decoder --images " +
+                               taec_test::quote(image("chelsea.png")));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("taef2 decoder 64x64 int8"));
+  EXPECT_THAT(ok.out, HasSubstr("<= tolerance 0.3"));
+  unsetenv("TAEC_IMAGE_DIR");  // the default photo folder
+  auto none = taec_test::run_cli("validate taef2 --sizes 64 --precision int8 --random 1 --role decoder");
+  EXPECT_EQ(none.exit_code, 2) << none.out << none.err;
+  EXPECT_THAT(none.err, HasSubstr("int8 calibrates on photos"));
+}
+
 TEST(QualityValidateCli, ExitsNonZeroOnAWrongPlan) {
   TAEC_REQUIRE_FIXTURES();
   const std::string dir = taec_test::temp_dir();

@@ -125,8 +125,8 @@ typedef struct taec_validation_summary {
 taec_status taec_validation_get_summary(const taec_validation* validation, taec_validation_summary* out);
 taec_status taec_validation_get_case(const taec_validation* validation, size_t index, taec_validation_case* out);
 
-/* 1e-3 for TAEC_PRECISION_FP32; FP16-class (BF16): 0.05 for "taef2", 0.03 otherwise; 0 for the
- * reference. */
+/* 1e-3 for TAEC_PRECISION_FP32; FP16-class (BF16): 0.05 for "taef2", 0.03 otherwise; INT8: 0.3
+ * (a measured bound, docs/QUANTIZATION.md); 0 for the reference. */
 double taec_default_tolerance(const char* variant, taec_precision precision);
 
 /* ---- Round trips: images -> encode -> decode per method, with a report --------------------- */

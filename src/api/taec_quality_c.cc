@@ -203,7 +203,7 @@ taec_status taec_validation_get_case(const taec_validation* v, size_t index, tae
 double taec_default_tolerance(const char* variant, taec_precision precision) {
   int p;
   std::memcpy(&p, &precision, sizeof p);
-  if (p < TAEC_PRECISION_REFERENCE || p > TAEC_PRECISION_BF16) return 0.0;
+  if (p < TAEC_PRECISION_REFERENCE || p > TAEC_PRECISION_INT8) return 0.0;
   return taec::default_tolerance(variant ? variant : "", static_cast<taec::Precision>(p));
 }
 

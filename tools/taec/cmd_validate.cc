@@ -74,8 +74,10 @@ std::vector<std::pair<std::string, taec_precision>> parse_precisions(const std::
       out.push_back({p, TAEC_PRECISION_BF16});
     else if (p == "reference")
       out.push_back({p, TAEC_PRECISION_REFERENCE});
+    else if (p == "int8")
+      out.push_back({p, TAEC_PRECISION_INT8});
     else
-      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "--precision: unknown '" + p + "' (fp32, bf16, reference)");
+      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "--precision: unknown '" + p + "' (fp32, bf16, int8, reference)");
   }
   if (out.empty()) throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, "--precision: none given");
   return out;
@@ -98,6 +100,7 @@ struct Target {
   std::string role_name;                   // "decoder" / "encoder"
   std::unique_ptr<taec::Model> reference;  // the model whose reference engine is the truth
   std::unique_ptr<taec::Model> candidate;  // plans under test are compiled from this one
+  std::unique_ptr<taec::Calibration> calibration;  // int8, made at first use
 };
 
 std::unique_ptr<taec::Model> load(const std::string& path, const std::string& variant, taec_role role) {
@@ -267,8 +270,20 @@ int run_validate(const ValidateArgs& args) {
       taec::check(taec_validation_set_create(t.reference->get(), size.height, size.width, &vo, &raw_set));
       std::unique_ptr<taec_validation_set, void (*)(taec_validation_set*)> set(raw_set, taec_validation_set_free);
       for (const auto& [name, precision] : precisions) {
+        if (precision == TAEC_PRECISION_INT8 && t.role_name == "encoder") continue;  // int8 plans are decoders
         taec_plan_options opts;
         taec_plan_options_init(&opts);
+        if (precision == TAEC_PRECISION_INT8) {
+          // Calibrated on the validation photos, as `taec pack --precision int8` does.
+          if (image_paths.empty() || !encoder_model) {
+            return fail(TAEC_ERR_INVALID_ARGUMENT, "int8 calibrates on photos: pass --images (and the encoder)");
+          }
+          if (!t.calibration) {
+            t.calibration = std::make_unique<taec::Calibration>(
+                taec::Calibration::from_images(cand, *encoder_model, image_paths, 512, args.threads));
+          }
+          opts.calibration = t.calibration->get();
+        }
         opts.image_height = size.height;
         opts.image_width = size.width;
         opts.precision = precision;
@@ -307,7 +322,8 @@ Command add_validate_command(CLI::App& app) {
                   "Image sizes, comma-separated, N or HxW (default 256, for a package its smallest size; the "
                   "reference engine takes ~10 s per input at 512 for taef2)")
       ->each([args](const std::string&) { args->sizes_given = true; });
-  cmd->add_option("--precision", args->precisions, "Precisions to check, comma-separated: fp32,bf16,reference");
+  cmd->add_option("--precision", args->precisions,
+                  "Precisions to check, comma-separated: fp32,bf16,int8,reference (int8: decoders, calibrated on --images)");
   cmd->add_option("--images", args->images,
                   "Real images or folders of them (default $TAEC_IMAGE_DIR); fitted to each size, and for a decoder "
                   "encoded by the model's own fp32 encoder");
