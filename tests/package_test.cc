@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -178,6 +179,46 @@ INSTANTIATE_TEST_SUITE_P(Models, PackGolden,
                                   (p == TAEC_PRECISION_BF16 ? "_bf16" : p == TAEC_PRECISION_INT8 ? "_int8" : "_fp32") +
                                   (w == "none" ? "" : "_" + w);
                          });
+
+// Weight-only quantization as a compile option (taec_plan_options.weights) decodes bit for bit
+// what a package with that storage decodes: one method, one set of numbers.
+TEST(Pack, QuantizedWeightsAtCompileMatchThePackageBitwise) {
+  TAEC_REQUIRE_FIXTURES();
+  for (const char* method : {"palette4", "int8"}) {
+    const std::string out = taec_test::temp_dir() + "/pkg";
+    PackSpec spec{"taef2", {{64, 96}}};
+    spec.weights = method;
+    spec.tolerance = 1.0;
+    ASSERT_EQ(pack(spec, out), TAEC_OK) << taec_last_error();
+    taec::Package pkg(out);
+    taec::Plan packaged = pkg.load_plan(64, 96);
+    taec::Model model(taec_test::model_path("taef2_decoder.safetensors"));
+    taec_plan_options o;
+    taec_plan_options_init(&o);
+    o.image_height = 64;
+    o.image_width = 96;
+    o.precision = TAEC_PRECISION_BF16;
+    o.weights = method;
+    taec::Plan compiled(model, o);
+    o.weights = nullptr;
+    taec::Plan plain(model, o);
+    std::vector<float> latent(32 * 8 * 12), a(3 * 64 * 96), b(a.size()), c(a.size());
+    for (size_t i = 0; i < latent.size(); ++i) latent[i] = std::sin(0.37f * static_cast<float>(i));
+    packaged.run(latent.data(), a.data());
+    compiled.run(latent.data(), b.data());
+    plain.run(latent.data(), c.data());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << method;
+    EXPECT_GT(taec_test::max_abs_diff(b.data(), c.data(), c.size()), 1e-4f) << method << ": the weights were not quantized";
+  }
+  taec::Model model(taec_test::model_path("taef2_decoder.safetensors"));
+  taec_plan_options o;
+  taec_plan_options_init(&o);
+  o.image_height = o.image_width = 64;
+  o.weights = "palette3";
+  taec_plan* raw = nullptr;
+  EXPECT_EQ(taec_plan_compile(model.get(), &o, &raw), TAEC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(taec_last_error()).find("palette3"), std::string::npos);
+}
 
 TEST(Pack, SharesWeightsAcrossSizesAndZipMatchesDirectory) {
   TAEC_REQUIRE_FIXTURES();

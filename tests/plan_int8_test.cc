@@ -174,8 +174,8 @@ TEST(Int8Plan, NeedsACalibrationThatCoversEveryConv) {
   EXPECT_NE(incomplete.status().message().find("has no range for conv"), std::string::npos) << incomplete.status().message();
 }
 
-// Calibrated on the five shared photos at 256x256 (the product default is 512; ranges barely move
-// and the test stays fast), as a user's package would be.
+// Calibrated on the five shared photos at 128x128 (the product default is 512; the ranges move
+// little and the test stays fast under the sanitizers), as a user's package would be.
 std::shared_ptr<const taec::ActivationCalibration> photo_calibration(const std::shared_ptr<const taec::Model>& decoder,
                                                                      const std::string& encoder_file) {
   auto encoder = load(encoder_file);
@@ -185,7 +185,7 @@ std::shared_ptr<const taec::ActivationCalibration> photo_calibration(const std::
     if (ext == ".png" || ext == ".jpg") photos.push_back(e.path().string());
   }
   std::sort(photos.begin(), photos.end());
-  auto cal = taec::calibrate_on_photos(decoder, *encoder, photos, 256, 2);
+  auto cal = taec::calibrate_on_photos(decoder, *encoder, photos, 128, 2);
   EXPECT_TRUE(cal.ok()) << cal.status().message();
   return cal.ok() ? std::make_shared<const taec::ActivationCalibration>(std::move(cal).value()) : nullptr;
 }

@@ -181,6 +181,11 @@ typedef struct taec_plan_options {
   /* TAEC_PRECISION_INT8 only (required there): the activation ranges, see taec_calibrate_*.
    * Borrowed: the plan copies what it needs at compile time. */
   const struct taec_calibration* calibration;
+  /* Weight-only quantization applied at compile time: NULL or "none" (as loaded), "int8",
+   * "palette8", "palette4": the convolution weights are quantized and dequantized exactly as a
+   * package with that storage holds them (taec_pack_options.weights), then compiled at
+   * `precision`. For measuring a method's quality without packing. */
+  const char* weights;
 } taec_plan_options;
 
 void taec_plan_options_init(taec_plan_options* options);

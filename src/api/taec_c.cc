@@ -161,6 +161,11 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
     o.nonfinite = static_cast<taec::NonfinitePolicy>(options->nonfinite);
     o.memory = static_cast<taec::MemoryMode>(options->memory);
     if (options->calibration) o.calibration = options->calibration->calibration;
+    if (options->weights) {
+      auto q = taec::parse_weight_quant(options->weights);
+      if (!q.ok()) return report(q.status());
+      o.weights = *q;
+    }
     auto plan = taec::compile_plan(model->model, o);
     if (!plan.ok()) return report(plan.status());
     *out = new taec_plan{std::move(plan).value(), {}};

@@ -31,6 +31,9 @@ Result<PlanShapes> plan_shapes(const Model& model, const PlanOptions& o) {
 
 Result<std::unique_ptr<Plan>> compile_plan(std::shared_ptr<const Model> model, const PlanOptions& options) {
   TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(*model, options));
+  if (options.weights != WeightQuant::none) {
+    TAEC_ASSIGN_OR_RETURN(model, with_quantized_weights(*model, options.weights));
+  }
   switch (options.precision) {
     case Precision::reference:
       return make_reference_plan(std::move(model), options, shapes);

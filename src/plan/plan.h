@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "graph/model.h"
 #include "plan/packed_weights.h"
+#include "quant/weight_quant.h"
 
 namespace taec { struct ActivationCalibration; }
 
@@ -38,6 +39,9 @@ struct PlanOptions {
   MemoryMode memory = MemoryMode::banded;
   // Precision::int8: the input ranges of the int8 convolutions (calibration.h); required.
   std::shared_ptr<const ActivationCalibration> calibration;
+  // Convolution weights quantized and dequantized at compile (weight_quant.h), as a package with
+  // that storage holds them.
+  WeightQuant weights = WeightQuant::none;
   // Internal knobs (not in the C API):
   // plans compiled with one cache share their packed weights (a package's sizes);
   std::shared_ptr<PackedWeightCache> packed_cache;

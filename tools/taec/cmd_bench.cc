@@ -38,6 +38,7 @@ struct BenchArgs {
   bool no_share = false;
   bool shared_arena = false;
   std::vector<std::string> calibration_images;  // int8: photos to calibrate on
+  std::string weight_storage = "none";
   std::string encoder;
 };
 
@@ -67,6 +68,7 @@ struct PlanSource {
                      : args.precision == "int8"    ? TAEC_PRECISION_INT8
                                                    : TAEC_PRECISION_FP32;
     if (calibration) opts.calibration = calibration->get();
+    opts.weights = args.weight_storage.c_str();
     return taec::Plan(*model, opts);
   }
 };
@@ -271,6 +273,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--width", args->width, "Image width");
   cmd->add_option("--precision", args->precision, "fp32|bf16 (FP16-class)|int8 (weights and activations)|reference")
       ->check(CLI::IsMember({"reference", "fp32", "bf16", "int8"}));
+  add_weight_storage_option(cmd, args->weight_storage, "weights quantized and dequantized at compile, as a package stores them");
   cmd->add_option("--calibration-images", args->calibration_images, "int8: photos or folders to calibrate on (default $TAEC_IMAGE_DIR)");
   cmd->add_option("--encoder", args->encoder, "int8: encoder weights for the calibration latents (default: beside the weights)");
   cmd->add_option("--layout", args->layout, "nhwc|nchw I/O layout")->check(CLI::IsMember({"nhwc", "nchw"}));
