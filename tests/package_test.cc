@@ -244,29 +244,33 @@ TEST(Pack, SharesWeightsAcrossSizesAndZipMatchesDirectory) {
   EXPECT_NE(zipped.find(raw.substr(0, 4096)), std::string::npos);
 }
 
+// bf16, and int8, whose u8 rings and their pad pixels live in the arena too.
 TEST(Pack, PlansSharingOneArenaMatchSeparatePlansBitwise) {
   TAEC_REQUIRE_FIXTURES();
-  const std::string out = taec_test::temp_dir() + "/pkg";
-  PackSpec spec{"taef2", {{64, 64}, {96, 128}}};
-  ASSERT_EQ(pack(spec, out), TAEC_OK) << taec_last_error();
-  taec::Package pkg(out);
-  taec_plan_options shared, own;
-  taec_plan_options_init(&shared);
-  taec_plan_options_init(&own);
-  shared.memory = TAEC_MEMORY_PACKAGE_SHARED;
-  taec::Plan small = pkg.load_plan(64, 64, &shared), large = pkg.load_plan(96, 128, &shared);
-  taec::Plan small_own = pkg.load_plan(64, 64, &own), large_own = pkg.load_plan(96, 128, &own);
-  auto run = [](taec::Plan& p, float seed) {
-    const taec_plan_io io = p.io();
-    std::vector<float> in(io.input_elems), out(io.output_elems);  // the package's I/O is f32
-    for (size_t i = 0; i < in.size(); ++i) in[i] = std::sin(seed * static_cast<float>(i + 1));
-    p.run(in.data(), out.data());
-    return out;
-  };
-  // Alternate sizes so each run starts from the other plan's leftovers in the arena.
-  for (int round = 0; round < 2; ++round) {
-    EXPECT_EQ(run(large, 0.3f), run(large_own, 0.3f));
-    EXPECT_EQ(run(small, 0.7f), run(small_own, 0.7f));
+  for (taec_precision precision : {TAEC_PRECISION_BF16, TAEC_PRECISION_INT8}) {
+    const std::string out = taec_test::temp_dir() + "/pkg";
+    PackSpec spec{"taef2", {{64, 64}, {96, 128}}, precision};
+    spec.photos = precision == TAEC_PRECISION_INT8;  // calibration
+    ASSERT_EQ(pack(spec, out), TAEC_OK) << taec_last_error();
+    taec::Package pkg(out);
+    taec_plan_options shared, own;
+    taec_plan_options_init(&shared);
+    taec_plan_options_init(&own);
+    shared.memory = TAEC_MEMORY_PACKAGE_SHARED;
+    taec::Plan small = pkg.load_plan(64, 64, &shared), large = pkg.load_plan(96, 128, &shared);
+    taec::Plan small_own = pkg.load_plan(64, 64, &own), large_own = pkg.load_plan(96, 128, &own);
+    auto run = [](taec::Plan& p, float seed) {
+      const taec_plan_io io = p.io();
+      std::vector<float> in(io.input_elems), out(io.output_elems);  // the package's I/O is f32
+      for (size_t i = 0; i < in.size(); ++i) in[i] = std::sin(seed * static_cast<float>(i + 1));
+      p.run(in.data(), out.data());
+      return out;
+    };
+    // Alternate sizes so each run starts from the other plan's leftovers in the arena.
+    for (int round = 0; round < 2; ++round) {
+      EXPECT_EQ(run(large, 0.3f), run(large_own, 0.3f)) << precision;
+      EXPECT_EQ(run(small, 0.7f), run(small_own, 0.7f)) << precision;
+    }
   }
 }
 

@@ -230,7 +230,8 @@ TEST(Int8Plan, GoldenDecoderCasesWithinInt8Tolerance) {
       std::vector<float> plain_out(out.size());
       ASSERT_TRUE((*plain)->run(input->data.data(), plain_out.data()).ok());
       EXPECT_EQ(std::memcmp(out.data(), plain_out.data(), out.size() * sizeof(float)), 0) << model_name << "/" << name;
-      EXPECT_GT((*plan)->stats().arena_bytes, (*plain)->stats().arena_bytes) << "the shadows should exist";
+      // Rows only int8 convs read are held as u8 alone: a quarter of the memory.
+      EXPECT_LT((*plan)->stats().arena_bytes, (*plain)->stats().arena_bytes * 3 / 4) << "the u8 rings should replace fp32 rows";
     }
   }
 }

@@ -159,6 +159,7 @@ Status Package::make_shared_arena() {
     o.layout = manifest_.layout;
     o.io_dtype = manifest_.io_dtype;
     o.precision = manifest_.precision;
+    o.calibration = manifest_.calibration;
     o.packed_cache = cache_;
     TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(*model_, o));
     TAEC_ASSIGN_OR_RETURN(size_t f, fast_plan_arena_floats(*model_, o, shapes));

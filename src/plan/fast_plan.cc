@@ -78,11 +78,6 @@ class FastPlan final : public Plan {
       std::memset(i8_rows_.data() + i8_bytes + i8_zero, 128, i8_zero);
     }
     if (options.calibrate_into) tensor_max_.assign(program_.tensors.size(), 0.0f);
-    // Shadow pads (and rows not yet written) hold the zero point; epilogues only write pixels.
-    u8_arena_.assign(program_.u8_arena_bytes, 0);
-    for (const TensorDesc& t : program_.tensors) {
-      if (t.u8_shadow) std::memset(u8_arena_.data() + t.u8_offset, t.q_zero_point, static_cast<size_t>(t.capacity) * t.u8_row_stride);
-    }
   }
 
   bool allocated() const { return arena_ != nullptr; }
@@ -120,7 +115,7 @@ class FastPlan final : public Plan {
     s.isa = isa_name(kernels_.isa);
     s.isa_note = isa_note_ + (note_.empty() || isa_note_.empty() ? "" : "; ") + note_;
     s.kernel = std::string(kernels_.name) + (bf16_ ? std::string(" + ") + bf16_->name : "") + (i8_ ? std::string(" + ") + i8_->name : "");
-    s.arena_bytes = program_.arena_floats * sizeof(float) + program_.u8_arena_bytes;
+    s.arena_bytes = program_.arena_floats * sizeof(float);
     s.weight_bytes = program_.weight_bytes();
     s.model_flops = program_.model_flops();
     s.executed_flops = program_.flops();
@@ -192,7 +187,21 @@ class FastPlan final : public Plan {
   }
 
   uint8_t* u8_row(const TensorDesc& t, int r) const {
-    return const_cast<uint8_t*>(u8_arena_.data()) + t.u8_offset + static_cast<size_t>(r % t.capacity) * t.u8_row_stride + t.channels;
+    return reinterpret_cast<uint8_t*>(arena_.get()) + t.u8_offset() + static_cast<size_t>(r % t.capacity) * t.u8_row_stride + t.channels;
+  }
+
+  // After a step: the pad pixels of every row it wrote, fp32 and u8 (the arena is shared by
+  // tensors with disjoint lifetimes, and perhaps by other plans, so nothing stays put).
+  void finish_rows(const FusedOp& op, const Step& s) {
+    const TensorDesc& out = program_.tensors[op.output];
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      if (!out.u8_only) zero_pads(op.output, y);
+      if (out.u8_shadow) {
+        uint8_t* r = u8_row(out, y);
+        std::memset(r - out.channels, out.q_zero_point, out.channels);
+        std::memset(r + static_cast<size_t>(out.width) * out.channels, out.q_zero_point, out.channels);
+      }
+    }
   }
 
   // Points a's out_q at the output's shadow (pixel offset `px` of row y), if it has one; with
@@ -239,7 +248,7 @@ class FastPlan final : public Plan {
       set_out_q(a, op, y, x0, 1);
       i8_->conv_row(a);
     });
-    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+    finish_rows(op, s);
   }
 
   void run_int8_up2x_step(const FusedOp& op, const Step& s) {
@@ -259,7 +268,7 @@ class FastPlan final : public Plan {
       set_out_q(a, op, y, 2 * j0 + dx, 2);
       i8_->conv_row(a);
     });
-    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+    finish_rows(op, s);
   }
 
   // Calibration: the max |x| of every tensor over the rows each step wrote.
@@ -566,7 +575,6 @@ class FastPlan final : public Plan {
   const uint8_t* i8_zero_rows_[2] = {nullptr, nullptr};  // zero point 0, 128
   int i8_first_row_ = 0;
   std::vector<float> tensor_max_;      // calibration only: max |x| per tensor
-  std::vector<uint8_t> u8_arena_;      // the int8 shadows (TensorDesc::u8_shadow)
   ThreadPool pool_;
   std::string isa_note_;
   std::shared_ptr<float> arena_;

@@ -380,6 +380,7 @@ size_t Program::weight_bytes() const {
 }
 
 Status schedule_program(Program& program, bool whole_tensors);
+void place_tensors(Program& program);
 
 namespace {
 
@@ -409,8 +410,6 @@ void assign_int8_shadows(Program& p) {
     t.q_scale = reader->in_scale;
     t.q_zero_point = reader->zero_point;
     t.u8_row_stride = (static_cast<size_t>(t.width + 2) * t.channels + 63) / 64 * 64;
-    t.u8_offset = p.u8_arena_bytes;
-    p.u8_arena_bytes += static_cast<size_t>(t.capacity) * t.u8_row_stride;
   }
 }
 
@@ -420,7 +419,10 @@ Result<Program> lower_program(const Model& model, ValueShape input, const LowerO
   Lowering lowering(model, input, options);
   TAEC_ASSIGN_OR_RETURN(Program program, lowering.run());
   TAEC_RETURN_IF_ERROR(schedule_program(program, options.whole_tensors));
-  if (options.int8_shadows) assign_int8_shadows(program);
+  if (options.int8_shadows) {
+    assign_int8_shadows(program);
+    place_tensors(program);  // again: the shadows changed what each tensor occupies
+  }
   return program;
 }
 

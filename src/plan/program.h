@@ -36,15 +36,19 @@ struct TensorDesc {
   // int8 precision: when an int8 conv produces the tensor and int8 convs read it, the producer
   // also writes it quantized (step q_scale, zero point q_zero_point) into a u8 ring of the same
   // capacity (rows of one zero-point pixel, the row, one zero-point pixel), so no consumer
-  // re-reads the fp32 rows to quantize them.
+  // re-reads the fp32 rows to quantize them. The ring sits in the arena right after the fp32
+  // rows, which take no space when every consumer reads the shadow (u8_only).
   bool u8_shadow = false;
-  bool u8_only = false;  // every consumer reads the shadow: the fp32 rows are never written
+  bool u8_only = false;
   float q_scale = 0;
   int q_zero_point = 0;
   size_t u8_row_stride = 0;  // bytes
-  size_t u8_offset = 0;      // bytes from the u8 arena base
 
-  size_t bytes() const { return static_cast<size_t>(capacity) * row_stride * sizeof(float); }
+  size_t fp32_bytes() const { return u8_only ? 0 : static_cast<size_t>(capacity) * row_stride * sizeof(float); }
+  size_t u8_bytes() const { return u8_shadow ? (static_cast<size_t>(capacity) * u8_row_stride + 63) / 64 * 64 : 0; }
+  size_t bytes() const { return fp32_bytes() + u8_bytes(); }
+  // Bytes from the arena base to the u8 ring.
+  size_t u8_offset() const { return offset * sizeof(float) + fp32_bytes(); }
 };
 
 enum class FusedKind {
@@ -106,7 +110,6 @@ struct Program {
   std::vector<FusedOp> ops;
   std::vector<Step> steps;
   size_t arena_floats = 0;
-  size_t u8_arena_bytes = 0;   // the int8 shadows (TensorDesc::u8_shadow)
   size_t zero_row_offset = 0;  // a row of zeros (max stride) standing in for rows outside the image
   int final_tensor = -1;
 

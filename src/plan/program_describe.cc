@@ -19,13 +19,12 @@ void append(std::string& s, const char* fmt, auto... args) {
 std::string Program::describe() const {
   std::string s = "taec-program 1\n";
   append(s, "arena %zu zero_row %zu final %d\n", arena_floats, zero_row_offset, final_tensor);
-  if (u8_arena_bytes) append(s, "u8_arena %zu\n", u8_arena_bytes);
   for (const TensorDesc& t : tensors) {
     append(s, "tensor c=%d h=%d w=%d stride=%zu cap=%d off=%zu producer=%d life=%d..%d\n", t.channels, t.height, t.width,
            t.row_stride, t.capacity, t.offset, t.producer, t.first_step, t.last_step);
     if (t.u8_shadow) {
       s.pop_back();
-      append(s, " u8 off=%zu stride=%zu scale=%a zp=%d only=%d\n", t.u8_offset, t.u8_row_stride, double(t.q_scale), t.q_zero_point,
+      append(s, " u8 off=%zu stride=%zu scale=%a zp=%d only=%d\n", t.u8_offset(), t.u8_row_stride, double(t.q_scale), t.q_zero_point,
              int(t.u8_only));
     }
   }

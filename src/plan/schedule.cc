@@ -103,6 +103,8 @@ class Scheduler {
   std::vector<int> done_;
 };
 
+}  // namespace
+
 // Greedy placement by size: each tensor goes at the lowest offset that overlaps no already placed
 // tensor whose lifetime overlaps its own.
 void place_tensors(Program& p) {
@@ -113,12 +115,12 @@ void place_tensors(Program& p) {
   size_t end = 0;
   for (int t : order) {
     TensorDesc& d = p.tensors[t];
-    const size_t size = d.bytes() / sizeof(float);
+    const size_t size = (d.bytes() + sizeof(float) - 1) / sizeof(float);
     std::vector<std::pair<size_t, size_t>> busy;
     for (int q : placed) {
       const TensorDesc& o = p.tensors[q];
       if (o.last_step < d.first_step || d.last_step < o.first_step) continue;
-      busy.push_back({o.offset, o.offset + o.bytes() / sizeof(float)});
+      busy.push_back({o.offset, o.offset + (o.bytes() + sizeof(float) - 1) / sizeof(float)});
     }
     std::sort(busy.begin(), busy.end());
     size_t offset = 0;
@@ -135,8 +137,6 @@ void place_tensors(Program& p) {
   p.zero_row_offset = (end + 15) / 16 * 16;
   p.arena_floats = p.zero_row_offset + max_stride;
 }
-
-}  // namespace
 
 Status schedule_program(Program& program, bool whole_tensors) {
   Scheduler scheduler(program);
