@@ -61,17 +61,19 @@ class FastPlan final : public Plan {
     winograd_bf16_scratch_.assign(bf16_elems ? pool_.threads() : 0, std::vector<uint16_t>(bf16_elems));
     gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
     op_seconds_.assign(program_.ops.size(), 0.0);
-    // Quantized input rows of the step being run, plus one zero row after them.
+    // Quantized input rows of the step being run (for int8 convs whose input has no u8 shadow),
+    // then the zero rows standing in for rows outside the image (every int8 conv reads those).
     size_t i8_bytes = 0, i8_zero = 0;
     for (const Step& st : program_.steps) {
       const FusedOp& op = program_.ops[st.op];
       if (!op.int8) continue;
-      const auto [first, last] = int8_input_rows(op, st);
       const size_t stride = i8_row_stride(op);
-      i8_bytes = std::max(i8_bytes, static_cast<size_t>(last - first + 1) * stride);
       i8_zero = std::max(i8_zero, stride);
+      if (program_.tensors[op.input].u8_shadow) continue;
+      const auto [first, last] = int8_input_rows(op, st);
+      i8_bytes = std::max(i8_bytes, static_cast<size_t>(last - first + 1) * stride);
     }
-    if (i8_bytes) {  // then a row of zero-point-0 zeros and one of zero-point-128 zeros
+    if (i8_zero) {  // a row of zero-point-0 zeros and one of zero-point-128 zeros
       i8_rows_.assign(i8_bytes + 2 * i8_zero, 0);
       i8_zero_rows_[0] = i8_rows_.data() + i8_bytes;
       i8_zero_rows_[1] = i8_zero_rows_[0] + i8_zero;
@@ -154,10 +156,9 @@ class FastPlan final : public Plan {
     return {st.row_begin * op.stride - op.pad, (st.row_end - 1) * op.stride - op.pad + op.kernel - 1};
   }
 
-  // A quantized row: one zero pixel, the row, one zero pixel; 64-byte aligned rows.
   size_t i8_row_stride(const FusedOp& op) const {
     const TensorDesc& in = program_.tensors[op.input];
-    return (static_cast<size_t>(in.width + 2) * in.channels + 63) / 64 * 64;
+    return u8_row_bytes(in.width, in.channels);
   }
 
   // Quantizes rows first..last of op's input into i8_rows_ (row r at index r - first).

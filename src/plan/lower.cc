@@ -409,7 +409,7 @@ void assign_int8_shadows(Program& p) {
     t.u8_only = !fp32_readers;
     t.q_scale = reader->in_scale;
     t.q_zero_point = reader->zero_point;
-    t.u8_row_stride = (static_cast<size_t>(t.width + 2) * t.channels + 63) / 64 * 64;
+    t.u8_row_stride = u8_row_bytes(t.width, t.channels);
   }
 }
 

@@ -25,6 +25,10 @@ namespace taec {
 constexpr int kRightPadPixels = 6;
 constexpr int kDefaultBandPixels = 4096;
 
+// Bytes of one quantized (u8) row: a zero-point pixel, `width` pixels, a zero-point pixel,
+// rounded to 64 so rows stay cache-line aligned.
+inline size_t u8_row_bytes(int width, int channels) { return (static_cast<size_t>(width + 2) * channels + 63) / 64 * 64; }
+
 struct TensorDesc {
   int channels = 0, height = 0, width = 0;
   size_t row_stride = 0;  // floats per stored row, padding pixels included
