@@ -21,9 +21,11 @@ seed() {  # target, files...
   mkdir -p "$dir"
   for f in "$@"; do [ -f "$f" ] && cp -f "$f" "$dir/" || true; done
 }
-seed fuzz_checkpoint "$shared"/models/*.pth "$shared"/models/*.safetensors
+# The committed bad inputs too: deep JSON nesting, duplicate keys, overlapping strides, NaN
+# weights — the classes hardening bounded, as starting points for mutation.
+seed fuzz_checkpoint "$shared"/models/*.pth "$shared"/models/*.safetensors tests/corpus/bad/st_*.bad tests/corpus/bad/pth_*.bad
 mkdir -p "$corpus/fuzz_pickle"
-for f in "$shared"/models/*.pth; do  # the data.pkl records, unzipped
+for f in "$shared"/models/*.pth tests/corpus/bad/pth_stride0.bad tests/corpus/bad/pth_overlapping_strides.bad; do  # the data.pkl records, unzipped
   [ -f "$f" ] && unzip -p "$f" '*/data.pkl' > "$corpus/fuzz_pickle/$(basename "$f").pkl" 2>/dev/null || true
 done
 seed fuzz_npy "$shared"/golden/taef2/dec_tiny_*.npy "$shared"/golden/taef1_synthetic/dec_tiny_*.npy
@@ -56,6 +58,10 @@ package_tmp=build-asan/package_seed
 if [ -f "$shared/models/taef2_decoder.safetensors" ]; then
   build-asan/taec pack "$shared/models/taef2_decoder.safetensors" --sizes 16,16x24 --random-inputs 1 --out "$package_tmp" 2>/dev/null
   { printf '\x00'; cat "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest"
+  # Bounded classes as seeds: a duplicate key and nesting past the JSON depth limit.
+  { printf '\x00{"format": "x",'; tail -c +2 "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest_duplicate_key"
+  { printf '\x00{"deep": '; head -c 200 /dev/zero | tr '\0' '['; head -c 200 /dev/zero | tr '\0' ']'; printf ', '
+    tail -c +2 "$package_tmp/manifest.json"; } > "$corpus/fuzz_package/manifest_deep"
   { printf '\x01'; cat "$package_tmp/plans/16x16.json"; } > "$corpus/fuzz_package/plan"
   { printf '\x02'; cat "$package_tmp/weight.bin"; } > "$corpus/fuzz_package/weights"
   # An int8 package: its manifest carries the activation calibration (one photo keeps it quick).

@@ -5,7 +5,9 @@
 # fp16 convolutions at full model size (25-75 s each under ASan), and the kill-at-any-point pack
 # test (about 2 minutes of repeated packs; it tests process death, not memory safety), and the two
 # pack tests that calibrate int8 or quantize at compile (30-90 s each; the int8 plan and the
-# quantizers run under the sanitizers in plan_int8_test and the PackGolden cases). The same
+# quantizers run under the sanitizers in plan_int8_test and the PackGolden cases), and the
+# out-of-memory CLI test (it caps the address space with ulimit -v, which ASan's shadow memory
+# cannot start under). The same
 # code runs under the sanitizers in the kernel, plan, package and Core ML reader tests at smaller
 # sizes.
 set -euo pipefail
@@ -13,4 +15,4 @@ cd "$(dirname "$0")/.."
 scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
-  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile'
+  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne'

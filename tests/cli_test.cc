@@ -142,6 +142,53 @@ TEST(Cli, BadInputExitsWithCode2AndSaysWhy) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));  // the NaN latent wrote nothing
 }
 
+// Hardening round 2: what used to crash, hang, mislead or print a warning per batch item.
+TEST(Cli, BoundsAndMessagesForHostileOrUnluckyInput) {
+  TAEC_REQUIRE_FIXTURES();
+  CliResult r = run_cli("info /dev/zero");  // would have been read forever, or called "no such file"
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is a character device, not a regular file"));
+  r = run_cli("bench taef2 --sizes 64 --iters 1 --warmup 0 --threads 1024");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1024 threads is more than"));
+  r = run_cli("bench taef2 --sizes 99999999999 --iters 1");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("99999999999"));
+  r = run_cli("bench taef2 --sizes 20000 --iters 1");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("20000x20000"));
+}
+
+TEST(Cli, BatchWarningsArePrintedOnce) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  std::vector<float> constant(4 * 32 * 2 * 2, 0.5f);  // "the latent is constant", for every item
+  ASSERT_TRUE(taec::write_npy(dir + "/c.npy", constant.data(), {4, 32, 2, 2}, false).ok());
+  CliResult r = run_cli("decode taef2 " + dir + "/c.npy --layout nchw --npy " + dir + "/o.npy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t warnings = 0;
+  for (size_t at = r.err.find("taec: warning"); at != std::string::npos; at = r.err.find("taec: warning", at + 1)) ++warnings;
+  EXPECT_EQ(warnings, 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("4 items"));
+}
+
+// Out of memory is exit 1 with a message naming the input, never SIGABRT: the address space is
+// capped so that the --npy of a 2000-item batch cannot be allocated.
+TEST(Cli, OutOfMemoryExitsOneNamingTheFile) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  std::vector<float> batch(2000 * 32 * 16 * 16, 0.25f);
+  ASSERT_TRUE(taec::write_npy(dir + "/big.npy", batch.data(), {2000, 32, 16, 16}, true).ok());
+  for (int limit_mib : {100, 300}) {
+    CliResult r = run_cli("decode taef2 " + dir + "/big.npy --layout nchw --npy " + dir + "/o.npy",
+                          "ulimit -v " + std::to_string(limit_mib * 1024) + "; ");
+    EXPECT_EQ(r.exit_code, 1) << limit_mib << " MiB: " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("out of memory")) << limit_mib;
+    EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("big.npy"), HasSubstr("taef2"))) << limit_mib;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o.npy"));
+}
+
 TEST(Cli, AllowNonfiniteDecodesAnyway) {
   TAEC_REQUIRE_FIXTURES();
   const std::string dir = taec_test::temp_dir();

@@ -108,6 +108,7 @@ TEST(coreml_cli, BadInputExitsTwoNamingTheProblem) {
       {"export coreml " + model("taef2_decoder.pth") + " --sizes 770 --out " + quote(dir + "/o"),
        "770x770 is not a positive multiple of 8"},
       {"export coreml " + model("taef2_decoder.pth") + " --sizes 64,abc --out " + quote(dir + "/o"), "\"abc\""},
+      {"export coreml " + model("taef2_decoder.pth") + " --sizes 999992 --out " + quote(dir + "/o"), "at most 16384"},
       {"export coreml " + model("taef2_decoder.pth") + " --sizes 64 --out " + quote(dir + "/file/o"),
        dir + "/file/o"},
       {"export coreml " + model("taef2_decoder.pth") + " --sizes 64 --enumerated --multifunction --out " +

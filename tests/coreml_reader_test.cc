@@ -229,7 +229,14 @@ TEST(coreml_reader, RejectsBrokenWeightFilesAndManifests) {
       {"manifest path", [](PackageFiles& f) {
          f.manifest.replace(f.manifest.find("com.apple.CoreML/model.mlmodel"), 30, "../../../../../../etc/passwd");
        }, "unsafe path"},
-      {"manifest json", [](PackageFiles& f) { f.manifest.resize(10); }, "not a JSON object"},
+      {"manifest json", [](PackageFiles& f) { f.manifest.resize(10); }, "not valid JSON"},
+      {"manifest not an object", [](PackageFiles& f) { f.manifest = "[1, 2]"; }, "not a JSON object"},
+      {"manifest duplicate key", [](PackageFiles& f) {
+         f.manifest.replace(f.manifest.find('{') + 1, 0, "\"rootModelIdentifier\": \"x\",");
+       }, "twice"},
+      {"manifest nesting", [](PackageFiles& f) {
+         f.manifest.replace(f.manifest.find('{') + 1, 0, "\"deep\": " + std::string(5000, '[') + std::string(5000, ']') + ",");
+       }, "deeper than 64"},
       {"model bytes", [](PackageFiles& f) { f.model = "\xff\xff\xff"; }, "protobuf"},
   };
   for (const Edit& e : edits) {

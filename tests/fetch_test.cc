@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -18,11 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Serves one body for every request (HTTP/1.0, connection closed after each response).
+// Serves one body for every request (HTTP/1.0, connection closed after each response); with a
+// drip interval, one 2 KB chunk per interval, like a mirror that is just fast enough to not stall.
 class TinyHttpServer {
  public:
-  TinyHttpServer(std::string status, std::vector<uint8_t> body, size_t claimed_length)
-      : status_(std::move(status)), body_(std::move(body)), claimed_(claimed_length) {
+  TinyHttpServer(std::string status, std::vector<uint8_t> body, size_t claimed_length,
+                 std::chrono::milliseconds drip = std::chrono::milliseconds(0))
+      : status_(std::move(status)), body_(std::move(body)), claimed_(claimed_length), drip_(drip) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -53,10 +57,12 @@ class TinyHttpServer {
       ++requests_;
       const std::string head = "HTTP/1.0 " + status_ + "\r\nContent-Length: " + std::to_string(claimed_) + "\r\n\r\n";
       (void)!write(c, head.data(), head.size());
-      for (size_t sent = 0; sent < body_.size();) {
-        const ssize_t n = write(c, body_.data() + sent, body_.size() - sent);
+      for (size_t sent = 0; sent < body_.size() && !stop_;) {
+        const size_t chunk = drip_.count() ? std::min<size_t>(2048, body_.size() - sent) : body_.size() - sent;
+        const ssize_t n = write(c, body_.data() + sent, chunk);
         if (n <= 0) break;
         sent += static_cast<size_t>(n);
+        if (drip_.count()) std::this_thread::sleep_for(drip_);
       }
       close(c);
     }
@@ -64,6 +70,7 @@ class TinyHttpServer {
   std::string status_;
   std::vector<uint8_t> body_;
   size_t claimed_;
+  std::chrono::milliseconds drip_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -152,6 +159,20 @@ TEST_F(Fetch, TruncatedOrOversizedOrMissingDownloadsFail) {
     EXPECT_EQ(resolve(&path), TAEC_ERR_IO);
     EXPECT_NE(std::string(taec_last_error()).find("404"), std::string::npos) << taec_last_error();
   }
+  EXPECT_TRUE(cache_is_empty());
+}
+
+TEST_F(Fetch, DownloadThatDripsIsGivenUpAtTheTimeLimit) {
+  TinyHttpServer server("200 OK", official_, official_.size(), std::chrono::milliseconds(100));  // ~20 KB/s
+  setenv("TAEC_WEIGHTS_URL", server.base_url().c_str(), 1);
+  setenv("TAEC_FETCH_TIMEOUT_S", "2", 1);
+  std::string path;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(resolve(&path), TAEC_ERR_IO);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  unsetenv("TAEC_FETCH_TIMEOUT_S");
+  EXPECT_NE(std::string(taec_last_error()).find("longer than 2 s"), std::string::npos) << taec_last_error();
+  EXPECT_LT(seconds, 30.0) << "the whole download is bounded, not only a stall";
   EXPECT_TRUE(cache_is_empty());
 }
 

@@ -14,6 +14,9 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
+#include <zip.h>
+
 #include "taec/taec.hpp"
 #include "test_util.h"
 
@@ -319,6 +322,16 @@ TEST(Pack, RefusesBadRequestsWithoutWriting) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("not a taec package"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(dir + "/mine/notes.txt"), "keep me");
+  // Options a verify would refuse are refused before any work.
+  r = run_cli("pack " + w + " --sizes 64,64 --out " + quote(dir + "/p"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("listed twice"), std::string::npos) << r.err;
+  r = run_cli("pack " + w + " --sizes 64 --tolerance inf --out " + quote(dir + "/p"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("finite"), std::string::npos) << r.err;
+  r = run_cli("pack " + w + " --sizes 64 --threads 1024 --out " + quote(dir + "/p"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("threads is more than"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir + "/p"));
 }
 
@@ -439,6 +452,71 @@ TEST_F(Corruption, PlanReplacedByLink) {
   fs::remove(pkg_ + "/" + kPlan);
   fs::create_symlink(*root_ + "/good/" + kPlan, pkg_ + "/" + kPlan);
   expect_caught(kPlan, false);
+}
+TEST_F(Corruption, PlanReplacedByFifo) {  // must not make verify or load wait for a writer
+  fs::remove(pkg_ + "/" + kPlan);
+  ASSERT_EQ(::mkfifo((pkg_ + "/" + kPlan).c_str(), 0600), 0);
+  expect_caught(kPlan, false);
+}
+TEST_F(Corruption, PlansDirectoryReplacedByLink) {
+  fs::rename(pkg_ + "/plans", pkg_ + "/../elsewhere");
+  fs::create_symlink(pkg_ + "/../elsewhere", pkg_ + "/plans");
+  expect_caught(kPlan, false);
+}
+// The manifest edited in ways that nlohmann alone would accept.
+void edit_manifest(const std::string& pkg, const std::string& from, const std::string& to) {
+  std::string manifest = slurp(pkg + "/manifest.json");
+  const size_t at = manifest.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  manifest.replace(at, from.size(), to);
+  std::ofstream(pkg + "/manifest.json", std::ios::binary) << manifest;
+}
+TEST_F(Corruption, ManifestWithADuplicateKey) {
+  edit_manifest(pkg_, "\"format\": \"taec-package\",", "\"format\": \"taec-package\", \"format\": \"taec-package\",");
+  expect_caught("manifest.json", true);
+}
+TEST_F(Corruption, ManifestNestedTooDeep) {
+  edit_manifest(pkg_, "\"format\": \"taec-package\",", "\"format\": \"taec-package\", \"x\": " + std::string(1000, '[') +
+                                                            std::string(1000, ']') + ",");
+  expect_caught("manifest.json", true);
+}
+TEST_F(Corruption, ManifestListsASizeThatCannotLoad) {
+  edit_manifest(pkg_, "\"height\": 64", "\"height\": 60");
+  expect_caught("manifest.json", true);
+}
+TEST_F(Corruption, ManifestListsTheSameSizeTwice) {
+  std::string manifest = slurp(pkg_ + "/manifest.json");
+  const size_t begin = manifest.find("\"plans\": [") + 10, end = manifest.find("\n  ],", begin);
+  std::string entry = manifest.substr(begin, end - begin);
+  std::string twin = entry;
+  twin.replace(twin.find(kPlan), kPlan.size(), "plans/twin.json");
+  manifest.insert(end, "," + twin);
+  std::ofstream(pkg_ + "/manifest.json", std::ios::binary) << manifest;
+  const auto r = run_cli("verify " + quote(pkg_));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("listed twice"), std::string::npos) << r.out;
+}
+TEST_F(Corruption, ZipEntryFlaggedAsSymlink) {
+  const std::string zip = pkg_ + ".zip";  // (temp_dir() would empty the directory holding pkg_)
+  int err = 0;
+  zip_t* z = zip_open(zip.c_str(), ZIP_CREATE | ZIP_EXCL, &err);
+  ASSERT_NE(z, nullptr);
+  std::vector<std::string> contents;  // kept alive (and in place) until zip_close
+  contents.reserve(3);
+  for (const std::string name : {"manifest.json", "weight.bin", kPlan.c_str()}) {
+    contents.push_back(slurp(pkg_ + "/" + name));
+    zip_source_t* src = zip_source_buffer(z, contents.back().data(), contents.back().size(), 0);
+    const zip_int64_t i = zip_file_add(z, name.c_str(), src, 0);
+    ASSERT_GE(i, 0);
+    zip_set_file_compression(z, static_cast<zip_uint64_t>(i), ZIP_CM_STORE, 0);
+    if (name == kPlan) zip_file_set_external_attributes(z, static_cast<zip_uint64_t>(i), 0, ZIP_OPSYS_UNIX, (0120777u) << 16);
+  }
+  ASSERT_EQ(zip_close(z), 0);
+  const auto r = run_cli("verify " + quote(zip));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find(kPlan), std::string::npos) << r.out;
+  taec::Package pkg(zip);
+  EXPECT_THROW(pkg.load_plan(64, 64), taec::Error);
 }
 TEST_F(Corruption, ZipByteFlipped) {
   const std::string zip = taec_test::temp_dir() + "/p.zip";

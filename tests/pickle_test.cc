@@ -24,7 +24,7 @@ enum Op : uint8_t {
   BINPUT = 'q', LONG_BINPUT = 'r', MEMOIZE = 0x94, BINGET = 'h', LONG_BINGET = 'j', GLOBAL = 'c',
   STACK_GLOBAL = 0x93, REDUCE = 'R', BINPERSID = 'Q', BUILD = 'b', SETITEM = 's', APPEND = 'a',
   POP = '0', INST = 'i', OBJ = 'o', NEWOBJ = 0x81, EXT1 = 0x82, EXT2 = 0x83, EXT4 = 0x84,
-  PERSID = 'P',
+  PERSID = 'P', SETITEMS = 'u', APPENDS = 'e',
 };
 
 class Pickle {
@@ -329,3 +329,44 @@ TEST(PickleTest, SelfReferencingContainersDoNotCrashOrLeak) {
 }
 
 }  // namespace
+
+// Bombs: pickles that are small on disk but would make the unpickler hold gigabytes or run for
+// long. Each is refused at its cap, quickly, naming the cap.
+TEST(PickleTest, RefusesPicklesThatBuildTooManyObjects) {
+  Pickle p;
+  p.proto(2).op(MARK);
+  for (int i = 0; i < (1 << 20) + 8; ++i) p.op(EMPTY_TUPLE);  // one value each
+  expect_error({"2^20 values", p.op(TUPLE).op(STOP).bytes(), Code::format, "more than 2^20 objects"});
+}
+
+TEST(PickleTest, RefusesPicklesThatRunTooManyOpcodes) {
+  Pickle p;
+  p.proto(2).op(EMPTY_DICT);
+  for (int i = 0; i < (8 << 20) + 8; ++i) p.op(BINPUT).le(0, 1);  // allocates nothing, only takes time
+  expect_error({"2^23 opcodes", p.op(STOP).bytes(), Code::format, "more than 2^23 opcodes"});
+}
+
+TEST(PickleTest, RefusesPicklesThatHoldTooManyBytes) {
+  // One memoized 500,000-entry tuple used as the size and stride of many tensors: a few MB of
+  // pickle, but each tensor copies it (8 MB), so the unpickler's holdings pass its cap.
+  Pickle p;
+  p.proto(2).op(MARK);
+  for (int i = 0; i < 500000; ++i) p.op(BININT1).le(1, 1);
+  p.op(TUPLE).op(BINPUT).le(0, 1).op(POP).op(MARK);
+  for (int i = 0; i < 40; ++i) {
+    p.global("torch._utils", "_rebuild_tensor_v2").op(MARK);
+    p.op(MARK).str("storage").global("torch", "HalfStorage").str("0").str("cpu").integer(1).op(TUPLE).op(BINPERSID);
+    p.integer(0).op(BINGET).le(0, 1).op(BINGET).le(0, 1).op(NEWFALSE).ordered_dict().op(TUPLE).op(REDUCE);
+  }
+  expect_error({"held bytes", p.op(TUPLE).op(STOP).bytes(), Code::format, "MiB of objects"});
+}
+
+TEST(PickleTest, RefusesStateDictsWithMoreEntriesThanAnyModelHas) {
+  Pickle p;
+  p.proto(2).ordered_dict();
+  TensorSpec t;
+  add_tensor(p, t).op(BINPUT).le(0, 1).op(POP);  // one tensor, memoized
+  p.op(MARK);
+  for (int i = 0; i <= 100000; ++i) p.str("t" + std::to_string(i)).op(BINGET).le(0, 1);
+  expect_error({"100001 entries", p.op(SETITEMS).op(STOP).bytes(), Code::format, "more than 100000 entries"});
+}

@@ -66,12 +66,12 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
-CliResult run_cli(const std::string& args) {
+CliResult run_cli(const std::string& args, const std::string& shell_prefix) {
   static int counter = 0;
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("taec_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
-  const std::string cmd = std::string(TAEC_TEST_CLI) + " " + args + " >" + (dir / "out").string() + " 2>" +
+  const std::string cmd = shell_prefix + std::string(TAEC_TEST_CLI) + " " + args + " >" + (dir / "out").string() + " 2>" +
                           (dir / "err").string();
   const int status = std::system(cmd.c_str());
   auto slurp = [](const std::filesystem::path& p) {

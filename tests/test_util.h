@@ -41,7 +41,8 @@ struct CliResult {
   int exit_code;
   std::string out, err;
 };
-CliResult run_cli(const std::string& args);
+// `shell_prefix` runs first in the same shell (e.g. "ulimit -v 102400; ").
+CliResult run_cli(const std::string& args, const std::string& shell_prefix = "");
 std::string quote(const std::string& s);  // single-quoted for the shell
 
 }  // namespace taec_test

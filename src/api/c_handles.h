@@ -45,15 +45,20 @@ inline taec_status invalid(const std::string& message) { return report(Status(Co
 
 // Runs body, mapping allocation failure and any stray exception to a status: no exception
 // crosses the C ABI.
+// `what` names the file or task in the message ("latent.npy: out of memory").
 template <typename F>
-taec_status guarded(F&& body) {
+taec_status guarded(const std::string& what, F&& body) {
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    return report(Status(Code::out_of_memory, "out of memory"));
+    return report(Status(Code::out_of_memory, what.empty() ? "out of memory" : what + ": out of memory"));
   } catch (const std::exception& e) {
-    return report(Status(Code::internal, std::string("internal error: ") + e.what()));
+    return report(Status(Code::internal, std::string("internal error") + (what.empty() ? "" : " (" + what + ")") + ": " + e.what()));
   }
+}
+template <typename F>
+taec_status guarded(F&& body) {
+  return guarded(std::string(), std::forward<F>(body));
 }
 
 // A C caller may store any int in an enum field; loading an out-of-range value as the C++ enum

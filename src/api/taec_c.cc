@@ -80,7 +80,7 @@ void taec_load_options_init(taec_load_options* options) {
 taec_status taec_model_load(const char* path, const taec_load_options* options, taec_model** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_model_load: path and out must not be NULL");
   *out = nullptr;
-  return guarded([&] {
+  return guarded(path, [&] {
     taec::LoadRequest request;
     if (options) {
       request.variant = options->variant ? options->variant : "";
@@ -150,7 +150,7 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
   if (!one_of(options->nonfinite, {TAEC_NONFINITE_REJECT, TAEC_NONFINITE_PROPAGATE})) {
     return invalid("invalid nonfinite policy");
   }
-  return guarded([&] {
+  return guarded("compiling a " + std::to_string(options->image_height) + "x" + std::to_string(options->image_width) + " plan", [&] {
     taec::PlanOptions o;
     o.image_height = options->image_height;
     o.image_width = options->image_width;
@@ -215,13 +215,13 @@ taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_o
 
 taec_status taec_plan_run(taec_plan* plan, const void* input, void* output) {
   if (plan == nullptr || input == nullptr || output == nullptr) return invalid("taec_plan_run: NULL argument");
-  return guarded([&] { return report(plan->plan->run(input, output)); });
+  return guarded("running a plan", [&] { return report(plan->plan->run(input, output)); });
 }
 
 taec_status taec_npy_load(const char* path, taec_array** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_npy_load: NULL argument");
   *out = nullptr;
-  return guarded([&] {
+  return guarded(path, [&] {
     auto npy = taec::read_npy(path);
     if (!npy.ok()) return report(npy.status());
     return make_array(npy->shape, npy->data, out);
@@ -232,7 +232,7 @@ taec_status taec_npy_save(const char* path, const float* data, int rank, const i
   if (path == nullptr || data == nullptr || (rank > 0 && shape == nullptr)) return invalid("taec_npy_save: NULL argument");
   if (rank < 0 || rank > 8) return invalid("taec_npy_save: rank must be 0..8");
   if (!one_of(dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("taec_npy_save: invalid dtype");
-  return guarded([&] {
+  return guarded(path, [&] {
     std::vector<int64_t> dims(shape, shape + rank);
     for (int64_t d : dims) {
       if (d < 0) return invalid("taec_npy_save: negative dimension");
@@ -244,7 +244,7 @@ taec_status taec_npy_save(const char* path, const float* data, int rank, const i
 taec_status taec_image_load(const char* path, taec_array** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_image_load: NULL argument");
   *out = nullptr;
-  return guarded([&] {
+  return guarded(path, [&] {
     auto image = taec::read_image(path);
     if (!image.ok()) return report(image.status());
     return make_array({1, 3, image->height, image->width}, image->chw, out);
@@ -255,7 +255,7 @@ taec_status taec_image_save_png(const char* path, const float* data, int height,
   if (path == nullptr || data == nullptr) return invalid("taec_image_save_png: NULL argument");
   if (height <= 0 || width <= 0 || height > 65535 || width > 65535) return invalid("taec_image_save_png: bad size");
   if (!one_of(layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_image_save_png: invalid layout");
-  return guarded([&] {
+  return guarded(path, [&] {
     const size_t plane = static_cast<size_t>(height) * width;
     std::vector<float> hwc(plane * 3);
     for (size_t i = 0; i < plane; ++i) {

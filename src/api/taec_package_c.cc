@@ -43,7 +43,7 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
     return invalid("taec_pack: precision must be fp32, bf16 or int8 (packages hold compiled plans)");
   }
   if (o->random_inputs < 0 || o->tolerance < 0 || o->threads < 0) return invalid("taec_pack: negative count or tolerance");
-  return guarded([&] {
+  return guarded(weights_path, [&] {
     taec::PackOptions p;
     p.weights_path = weights_path;
     p.model_name = o->model_name ? o->model_name : "";
@@ -74,7 +74,7 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
 taec_status taec_package_open(const char* path, taec_package** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_package_open: NULL argument");
   *out = nullptr;
-  return guarded([&] {
+  return guarded(path, [&] {
     auto pkg = taec::Package::open(path);
     if (!pkg.ok()) return report(pkg.status());
     *out = new taec_package{std::move(pkg).value()};
@@ -141,7 +141,7 @@ taec_status taec_package_load_plan(taec_package* package, int height, int width,
 
 taec_status taec_package_verify(const char* path, taec_verify_fn fn, void* user, int* all_ok) {
   if (path == nullptr) return invalid("taec_package_verify: NULL path");
-  return guarded([&] {
+  return guarded(path, [&] {
     bool ok = true;
     for (const taec::FileVerdict& v : taec::verify_package(path)) {
       ok = ok && v.ok;

@@ -13,6 +13,12 @@
 
 namespace taec {
 
+// Cores this process may run on (its CPU affinity), at least 1.
+int usable_cores();
+// The most threads a plan may use: twice the usable cores. More only adds scheduling overhead
+// (and spinning workers); 1024 threads on 2 cores made a decode take minutes.
+int max_threads();
+
 class ThreadPool {
  public:
   // threads: total parallelism including the calling thread; 0 = hardware concurrency.

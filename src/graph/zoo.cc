@@ -6,12 +6,15 @@
 // GroupNorm(4, 256), ReLU, conv1x1 256->64)}. diffusers' AutoencoderTiny files
 // ("decoder.layers.N…", "encoder.layers.N…") are mapped onto them: its DecoderTiny keeps the
 // Clamp outside `layers`, so its indices are one lower.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "base/file_util.h"
 #include "base/sha256.h"
+#include "base/text.h"
 #include "graph/model.h"
 #include "graph/variants.h"
 
@@ -32,7 +35,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 std::string list_names(const std::vector<std::string>& names) {
   std::string s;
   const size_t shown = std::min<size_t>(names.size(), 8);
-  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + printable(names[i]);
   if (names.size() > shown) s += ", … (" + std::to_string(names.size() - shown) + " more)";
   return s;
 }
@@ -82,6 +85,10 @@ Result<NamedTensors> normalize_names(const Checkpoint& ckpt, int requested_role)
         if (numeric) name = std::to_string(std::stoi(name.substr(0, dot)) + 1) + name.substr(dot);
       }
     }
+    if (auto seen = out.stored_name.find(name); seen != out.stored_name.end()) {
+      return Status(Code::format, ckpt.path + ": tensors \"" + printable(seen->second) + "\" and \"" + printable(t.name) +
+                                      "\" are the same parameter (" + printable(name) + ") under two namings; refusing to pick one");
+    }
     out.by_name[name] = &t;
     out.stored_name[name] = t.name;
   }
@@ -121,7 +128,13 @@ class Builder {
                            ", expected " + shape_text(shape));
       return -1;
     }
-    graph_.weights.push_back({named_.stored_name.at(name), raw.shape, raw.to_float()});
+    std::vector<float> data = raw.to_float();
+    const size_t nonfinite = std::count_if(data.begin(), data.end(), [](float v) { return !std::isfinite(v); });
+    if (nonfinite > 0) {
+      nonfinite_.push_back(named_.stored_name.at(name) + " (" + std::to_string(nonfinite) + " of " + std::to_string(data.size()) + ")");
+      return -1;
+    }
+    graph_.weights.push_back({named_.stored_name.at(name), raw.shape, std::move(data)});
     return static_cast<int>(graph_.weights.size()) - 1;
   }
 
@@ -207,6 +220,10 @@ class Builder {
     for (const auto& [name, raw] : named_.by_name) {
       if (!used_.count(name)) unexpected.push_back(named_.stored_name.at(name) + " " + shape_text(raw->shape));
     }
+    if (!nonfinite_.empty()) {
+      return Status(Code::format, what + ": NaN or Inf in the weights: " + list_names(nonfinite_) +
+                                      " (a corrupt or diverged checkpoint; it would decode to garbage)");
+    }
     if (missing_.empty() && misshaped_.empty() && unexpected.empty()) return ok_status();
     std::string msg = what + " does not match the architecture:";
     if (!missing_.empty()) msg += " missing tensors: " + list_names(missing_) + ";";
@@ -224,7 +241,7 @@ class Builder {
   const NamedTensors& named_;
   Graph graph_;
   std::set<std::string> used_;
-  std::vector<std::string> missing_, misshaped_;
+  std::vector<std::string> missing_, misshaped_, nonfinite_;
 };
 
 Graph build_decoder(Builder& b, int latent_channels, bool midblock_gn) {

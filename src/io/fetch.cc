@@ -44,6 +44,13 @@ std::once_flag g_curl_init;
 
 }  // namespace
 
+long fetch_timeout_seconds() {
+  const char* v = std::getenv("TAEC_FETCH_TIMEOUT_S");
+  char* end = nullptr;
+  const long s = v ? std::strtol(v, &end, 10) : 0;
+  return v && *v && *end == 0 && s > 0 && s <= 86400 ? s : 300;
+}
+
 const OfficialWeight* official_weight(const std::string& name, Role role) {
   for (const OfficialWeight& w : kOfficial) {
     if (name == w.name && role == w.role) return &w;
@@ -66,9 +73,12 @@ Result<std::string> fetch_weight(const OfficialWeight& w, const std::string& dir
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
-  // A stalled transfer (under 1 KB/s for 30 s) is given up rather than hanging the caller.
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  // A stalled transfer (under 4 KB/s for 30 s) is given up, and so is one that drips just fast
+  // enough: the whole download has fetch_timeout_seconds() (a few MB need seconds, not minutes).
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 4096L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  const long timeout = fetch_timeout_seconds();
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
@@ -78,6 +88,10 @@ Result<std::string> fetch_weight(const OfficialWeight& w, const std::string& dir
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
   curl_easy_cleanup(curl);
   if (d.too_big) return Status(Code::format, url + ": longer than the " + std::to_string(w.bytes) + " bytes expected; discarded");
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Status(Code::io, url + ": download took longer than " + std::to_string(timeout) +
+                                " s (or stalled); given up (TAEC_FETCH_TIMEOUT_S sets the limit)");
+  }
   if (rc != CURLE_OK) {
     return Status(Code::io, url + ": download failed (" + (error[0] ? std::string(error) : curl_easy_strerror(rc)) +
                                 (http ? ", HTTP " + std::to_string(http) : "") + ")");
@@ -94,7 +108,7 @@ Result<std::string> fetch_weight(const OfficialWeight& w, const std::string& dir
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status(Code::io, dir + ": cannot create the cache directory: " + ec.message());
   const std::string path = dir + "/" + w.file;
-  TAEC_RETURN_IF_ERROR(write_file_atomic(path, d.bytes.data(), d.bytes.size()));
+  TAEC_RETURN_IF_ERROR(write_output_file(path, d.bytes.data(), d.bytes.size()));
   return path;
 }
 

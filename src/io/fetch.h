@@ -25,6 +25,9 @@ struct OfficialWeight {
 // The official file for a model name and role, or nullptr if taec knows no checksum for it.
 const OfficialWeight* official_weight(const std::string& name, Role role);
 
+// The whole download's time limit: $TAEC_FETCH_TIMEOUT_S (1..86400), else 300 seconds.
+long fetch_timeout_seconds();
+
 // Downloads `w` into `dir` (created if missing) atomically; returns the file's path. Errors name
 // the URL and what went wrong (HTTP status, size, checksum).
 Result<std::string> fetch_weight(const OfficialWeight& w, const std::string& dir);

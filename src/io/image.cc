@@ -139,7 +139,7 @@ Status write_png_hwc(const std::string& path, const float* hwc, int height, int 
   if (!stbi_write_png_to_func(append_bytes, &png, width, height, 3, pixels.data(), width * 3)) {
     return Status(Code::internal, path + ": PNG encoding failed");
   }
-  return write_file_atomic(path, png.data(), png.size());
+  return write_output_file(path, png.data(), png.size());
 }
 
 }  // namespace taec

@@ -202,7 +202,7 @@ std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& s
 
 Status write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape, bool fp16) {
   std::vector<uint8_t> bytes = encode_npy(data, shape, fp16);
-  return write_file_atomic(path, bytes.data(), bytes.size());
+  return write_output_file(path, bytes.data(), bytes.size());
 }
 
 }  // namespace taec

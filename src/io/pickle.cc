@@ -5,12 +5,21 @@
 #include <memory>
 #include <unordered_map>
 
+#include "base/text.h"
+
 namespace taec {
 namespace {
 
-// Stack/memo caps: a real state_dict pickle needs a few hundred entries.
+// Caps far above what a state_dict of any known TAE needs (TAEHV: 128 tensors, a pickle of about
+// 6,000 opcodes making 4,000 values in about 1 MB of this unpickler's memory), and far below
+// what hurts: a pickle is refused once it runs more opcodes, makes more values or makes the
+// unpickler hold more bytes than these (a 1.3 MB deflated data.pkl of 66 M one-byte opcodes
+// would otherwise make 8 GB of values).
 constexpr size_t kMaxStack = 1 << 20;
 constexpr size_t kMaxMemo = 1 << 20;
+constexpr size_t kMaxOps = size_t{8} << 20;
+constexpr size_t kMaxValues = size_t{1} << 20;
+constexpr size_t kMaxHeldBytes = size_t{256} << 20;
 
 enum class Kind { none, boolean, integer, floating, string, tuple, list, dict, global, storage, tensor };
 
@@ -52,10 +61,24 @@ class Unpickler {
                                          "state_dicts of tensors and never runs pickled code");
   }
 
-  Value* make(Kind kind) {
+  // Every value, string byte and item slot the pickle makes is counted against kMaxHeldBytes.
+  Status charge(size_t bytes) {
+    held_bytes_ += bytes;
+    if (held_bytes_ > kMaxHeldBytes) {
+      return error("the pickle builds more than " + std::to_string(kMaxHeldBytes >> 20) + " MiB of objects; no state_dict needs that");
+    }
+    return ok_status();
+  }
+  Result<Value*> make(Kind kind) {
+    if (arena_.size() >= kMaxValues) return error("the pickle makes more than 2^20 objects; no state_dict needs that");
+    TAEC_RETURN_IF_ERROR(charge(sizeof(Value)));
     arena_.push_back(std::make_unique<Value>());
     arena_.back()->kind = kind;
     return arena_.back().get();
+  }
+  Status push_new(Kind kind) {
+    TAEC_ASSIGN_OR_RETURN(Value* v, make(kind));
+    return push(v);
   }
 
   Status need(size_t n) {
@@ -125,6 +148,7 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Value*> memo_;
   std::vector<std::unique_ptr<Value>> arena_;
+  size_t held_bytes_ = 0;
   std::vector<PickledStorage> storages_;
   std::unordered_map<std::string, size_t> storage_by_key_;
 };
@@ -143,13 +167,13 @@ Result<Value*> Unpickler::resolve_global(const std::string& module, const std::s
   };
   for (const auto& a : kAllowed) {
     if (module == a.module && name == a.name) {
-      Value* v = make(Kind::global);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::global));
       v->global = a.global;
       v->text = module + "." + name;
       return v;
     }
   }
-  return refuse("global " + module + "." + name + " is not allowed");
+  return refuse("global " + printable(module + "." + name) + " is not allowed");
 }
 
 Status Unpickler::persistent_load() {
@@ -171,19 +195,19 @@ Status Unpickler::persistent_load() {
     case Global::half_storage: dtype = DType::f16; break;
     case Global::float_storage: dtype = DType::f32; break;
     case Global::bf16_storage: dtype = DType::bf16; break;
-    default: return refuse("persistent id storage type " + type->text);
+    default: return refuse("persistent id storage type " + printable(type->text));
   }
   auto it = storage_by_key_.find(key->text);
   size_t index;
   if (it != storage_by_key_.end()) {
     index = it->second;
-    if (storages_[index].dtype != dtype) return error("storage " + key->text + " used with two dtypes");
+    if (storages_[index].dtype != dtype) return error("storage " + printable(key->text) + " used with two dtypes");
   } else {
     index = storages_.size();
     storages_.push_back({key->text, dtype, numel->integer});
     storage_by_key_[key->text] = index;
   }
-  Value* v = make(Kind::storage);
+  TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::storage));
   v->storage_index = index;
   return push(v);
 }
@@ -196,7 +220,7 @@ Status Unpickler::reduce() {
   const auto& a = args->items;
   if (callable->global == Global::ordered_dict) {
     if (!a.empty()) return refuse("OrderedDict called with arguments");
-    return push(make(Kind::dict));
+    return push_new(Kind::dict);
   }
   if (callable->global != Global::rebuild_tensor_v2) return refuse("calling " + callable->text);
   // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
@@ -205,7 +229,8 @@ Status Unpickler::reduce() {
       a[3]->kind != Kind::tuple) {
     return error("_rebuild_tensor_v2 arguments have the wrong types");
   }
-  Value* t = make(Kind::tensor);
+  TAEC_ASSIGN_OR_RETURN(Value* t, make(Kind::tensor));
+  TAEC_RETURN_IF_ERROR(charge(a[2]->items.size() * 2 * sizeof(int64_t)));
   t->tensor.storage = a[0]->storage_index;
   t->tensor.offset = a[1]->integer;
   if (a[2]->items.size() != a[3]->items.size()) return error("tensor size and stride ranks differ");
@@ -222,6 +247,7 @@ Status Unpickler::reduce() {
 Status Unpickler::set_items(Value* dict, const std::vector<Value*>& kv) {
   if (dict->kind != Kind::dict) return refuse("SETITEM(S) on a " + std::string(kind_name(dict->kind)));
   if (kv.size() % 2 != 0) return error("SETITEMS with an odd number of items");
+  TAEC_RETURN_IF_ERROR(charge(kv.size() * sizeof(Value*)));
   dict->items.insert(dict->items.end(), kv.begin(), kv.end());
   return ok_status();
 }
@@ -243,12 +269,12 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       if (marks_.size() >= kMaxStack) return error("too many MARKs");
       marks_.push_back(stack_.size());
       return ok_status();
-    case '}': return push(make(Kind::dict));   // EMPTY_DICT
-    case ']': return push(make(Kind::list));   // EMPTY_LIST
-    case ')': return push(make(Kind::tuple));  // EMPTY_TUPLE
-    case 'N': return push(make(Kind::none));   // NONE
+    case '}': return push_new(Kind::dict);   // EMPTY_DICT
+    case ']': return push_new(Kind::list);   // EMPTY_LIST
+    case ')': return push_new(Kind::tuple);  // EMPTY_TUPLE
+    case 'N': return push_new(Kind::none);   // NONE
     case 0x88: case 0x89: {  // NEWTRUE, NEWFALSE
-      Value* v = make(Kind::boolean);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::boolean));
       v->integer = op == 0x88;
       return push(v);
     }
@@ -256,7 +282,7 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       size_t n = op == 'J' ? 4 : op == 'K' ? 1 : 2;
       TAEC_RETURN_IF_ERROR(need(n));
       uint64_t raw = read_le(n);
-      Value* v = make(Kind::integer);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::integer));
       v->integer = op == 'J' ? static_cast<int32_t>(raw) : static_cast<int64_t>(raw);
       return push(v);
     }
@@ -267,7 +293,7 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       TAEC_RETURN_IF_ERROR(need(n));
       uint64_t raw = read_le(n);
       if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) raw |= ~uint64_t{0} << (8 * n);
-      Value* v = make(Kind::integer);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::integer));
       v->integer = static_cast<int64_t>(raw);
       return push(v);
     }
@@ -276,7 +302,7 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       uint64_t raw = 0;
       for (int i = 0; i < 8; ++i) raw = (raw << 8) | data_[pos_ + i];
       pos_ += 8;
-      Value* v = make(Kind::floating);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::floating));
       std::memcpy(&v->floating, &raw, 8);
       return push(v);
     }
@@ -285,21 +311,23 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       TAEC_RETURN_IF_ERROR(need(n));
       uint64_t len = read_le(n);
       if (len > size_ - pos_) return error("truncated pickle (string runs past the end)");
-      Value* v = make(Kind::string);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::string));
+      TAEC_RETURN_IF_ERROR(charge(len));
       v->text.assign(reinterpret_cast<const char*>(data_ + pos_), len);
       pos_ += len;
       return push(v);
     }
     case 't': case 'l': {  // TUPLE, LIST
       TAEC_ASSIGN_OR_RETURN(std::vector<Value*> items, pop_to_mark());
-      Value* v = make(op == 't' ? Kind::tuple : Kind::list);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(op == 't' ? Kind::tuple : Kind::list));
+      TAEC_RETURN_IF_ERROR(charge(items.size() * sizeof(Value*)));
       v->items = std::move(items);
       return push(v);
     }
     case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
       size_t n = op - 0x84;
       if (stack_.size() < stack_floor() + n) return error("pickle stack underflow");
-      Value* v = make(Kind::tuple);
+      TAEC_ASSIGN_OR_RETURN(Value* v, make(Kind::tuple));
       v->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
       stack_.resize(stack_.size() - n);
       return push(v);
@@ -355,6 +383,7 @@ Status Unpickler::step(uint8_t op, bool* stop) {
       if (stack_.size() <= stack_floor()) return error("pickle stack underflow");
       Value* list = stack_.back();
       if (list->kind != Kind::list) return refuse("APPEND on a " + std::string(kind_name(list->kind)));
+      TAEC_RETURN_IF_ERROR(charge(items.size() * sizeof(Value*)));
       list->items.insert(list->items.end(), items.begin(), items.end());
       return ok_status();
     }
@@ -375,6 +404,9 @@ Result<PickledStateDict> Unpickler::finish(Value* root) {
     return Status(Code::unsupported, what_ + ": the pickle holds a " + kind_name(root->kind) +
                                          ", not a state_dict (a dict of tensors)");
   }
+  if (root->items.size() / 2 > CheckpointLimits::kMaxTensors) {
+    return Status(Code::format, what_ + ": the state_dict has more than " + std::to_string(CheckpointLimits::kMaxTensors) + " entries");
+  }
   PickledStateDict out;
   out.storages = std::move(storages_);
   for (size_t i = 0; i < root->items.size(); i += 2) {
@@ -382,7 +414,7 @@ Result<PickledStateDict> Unpickler::finish(Value* root) {
     Value* value = root->items[i + 1];
     if (key->kind != Kind::string) return Status(Code::unsupported, what_ + ": state_dict key is a " + kind_name(key->kind));
     if (value->kind != Kind::tensor) {
-      return Status(Code::unsupported, what_ + ": state_dict entry \"" + key->text + "\" is a " +
+      return Status(Code::unsupported, what_ + ": state_dict entry \"" + printable(key->text) + "\" is a " +
                                            kind_name(value->kind) +
                                            ", not a tensor (taec reads plain state_dicts)");
     }
@@ -395,8 +427,9 @@ Result<PickledStateDict> Unpickler::finish(Value* root) {
 
 Result<PickledStateDict> Unpickler::run() {
   bool stop = false;
-  while (!stop) {
+  for (size_t ops = 0; !stop; ++ops) {
     if (pos_ >= size_) return error("truncated pickle (no STOP opcode)");
+    if (ops >= kMaxOps) return error("the pickle runs more than 2^23 opcodes; no state_dict needs that");
     op_pos_ = pos_;
     uint8_t op = data_[pos_++];
     TAEC_RETURN_IF_ERROR(step(op, &stop));

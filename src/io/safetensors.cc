@@ -4,6 +4,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "io/json_strict.h"
+
 namespace taec {
 namespace {
 
@@ -20,7 +23,7 @@ Result<DType> parse_dtype(const std::string& s, const std::string& what) {
   if (s == "F16") return DType::f16;
   if (s == "BF16") return DType::bf16;
   if (s == "F32") return DType::f32;
-  return Status(Code::unsupported, what + ": dtype \"" + s +
+  return Status(Code::unsupported, what + ": dtype \"" + printable(s, 32) +
                                        "\" is not supported (taec reads F16, BF16 and F32)");
 }
 
@@ -51,10 +54,8 @@ Result<Checkpoint> read_safetensors(const std::string& path, const std::vector<u
   const uint8_t* data = bytes.data() + 8 + header_len;
   const uint64_t data_len = bytes.size() - 8 - header_len;
 
-  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_len,
-                                                nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded()) return fail(Code::format, "safetensors header is not valid JSON");
-  if (!header.is_object()) return fail(Code::format, "safetensors header is not a JSON object");
+  TAEC_ASSIGN_OR_RETURN(const nlohmann::json header,
+                        parse_json_object(path + ": safetensors header", bytes.data() + 8, header_len, kMaxHeaderBytes));
   if (header.size() > CheckpointLimits::kMaxTensors) {
     return fail(Code::format, "safetensors header lists more than 100000 entries");
   }
@@ -70,13 +71,13 @@ Result<Checkpoint> read_safetensors(const std::string& path, const std::vector<u
       if (!entry.is_object()) return fail(Code::format, "__metadata__ is not an object");
       for (auto m = entry.begin(); m != entry.end(); ++m) {
         if (!m.value().is_string()) {
-          return fail(Code::format, "__metadata__ value \"" + m.key() + "\" is not a string");
+          return fail(Code::format, "__metadata__ value \"" + printable(m.key()) + "\" is not a string");
         }
         ckpt.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
-    const std::string what = path + ": tensor \"" + name + "\"";
+    const std::string what = path + ": tensor \"" + printable(name) + "\"";
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
         !entry.contains("data_offsets") || !entry["dtype"].is_string() ||
         !entry["shape"].is_array() || !entry["data_offsets"].is_array() ||
@@ -87,9 +88,9 @@ Result<Checkpoint> read_safetensors(const std::string& path, const std::vector<u
     t.name = name;
     TAEC_ASSIGN_OR_RETURN(t.dtype, parse_dtype(entry["dtype"].get<std::string>(), what));
     for (const auto& d : entry["shape"]) {
-      if (!d.is_number_unsigned()) return Status(Code::format, what + ": shape entry " + d.dump() + " is not a non-negative integer");
+      if (!d.is_number_unsigned()) return Status(Code::format, what + ": shape entry " + printable(d.dump(), 40) + " is not a non-negative integer");
       if (d.get<uint64_t>() > static_cast<uint64_t>(CheckpointLimits::kMaxElems)) {
-        return Status(Code::format, what + ": dimension " + d.dump() + " is implausibly large");
+        return Status(Code::format, what + ": dimension " + std::to_string(d.get<uint64_t>()) + " is implausibly large");
       }
       t.shape.push_back(static_cast<int64_t>(d.get<uint64_t>()));
     }
@@ -116,7 +117,7 @@ Result<Checkpoint> read_safetensors(const std::string& path, const std::vector<u
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < spans.size(); ++i) {
     if (spans[i].begin < spans[i - 1].end) {
-      return fail(Code::format, "tensors \"" + spans[i - 1].name + "\" and \"" + spans[i].name +
+      return fail(Code::format, "tensors \"" + printable(spans[i - 1].name) + "\" and \"" + printable(spans[i].name) +
                                     "\" overlap in the data section");
     }
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "base/file_util.h"
 #include "io/fetch.h"
 
 namespace taec {
@@ -13,6 +14,13 @@ namespace {
 bool is_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// What sits at `path` when it is not a regular file, for the message ("" when nothing does).
+std::string what_is_at(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::string("is ") + file_type_name(st.st_mode) + ", not a regular file";
 }
 
 std::string env(const char* name) {
@@ -34,7 +42,10 @@ Result<std::string> resolve_weights(const std::string& name_or_path, int role) {
   if (is_file(name_or_path)) return name_or_path;
   const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
                                name_or_path.find('.') != std::string::npos;
-  if (looks_like_path) return Status(Code::io, name_or_path + ": no such file");
+  if (looks_like_path) {
+    const std::string what = what_is_at(name_or_path);
+    return Status(Code::io, name_or_path + ": " + (what.empty() ? "no such file" : what));
+  }
   if (role == 0) {
     return Status(Code::invalid_argument, "model name \"" + name_or_path +
                                               "\" needs a role (decoder or encoder) to find its file");

@@ -1,5 +1,7 @@
 #include "io/zip_reader.h"
 
+#include "base/text.h"
+
 namespace taec {
 namespace {
 
@@ -48,8 +50,17 @@ bool ZipReader::stored(int64_t index) const {
          st.comp_method == ZIP_CM_STORE;
 }
 
+bool ZipReader::special(int64_t index) const {
+  zip_uint8_t opsys = 0;
+  zip_uint32_t attributes = 0;
+  if (zip_file_get_external_attributes(zip_.get(), static_cast<zip_uint64_t>(index), 0, &opsys, &attributes) != 0) return true;
+  if (opsys != ZIP_OPSYS_UNIX) return false;
+  const unsigned type = (attributes >> 16) & 0170000;  // S_IFMT of the Unix mode in the high half
+  return type != 0 && type != 0100000;                  // 0: no mode recorded; S_IFREG
+}
+
 Result<std::vector<uint8_t>> ZipReader::read(int64_t index) {
-  const std::string record = name(index);
+  const std::string record = printable(name(index));
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(zip_.get(), static_cast<zip_uint64_t>(index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||

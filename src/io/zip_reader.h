@@ -30,6 +30,9 @@ class ZipReader {
   int64_t entries() const;
   std::string name(int64_t index) const;
   bool stored(int64_t index) const;  // kept uncompressed
+  // Flagged by its Unix attributes as something other than a regular file (a symlink, a
+  // device): zip tools would extract it as that. Entries without Unix attributes are files.
+  bool special(int64_t index) const;
   Result<std::vector<uint8_t>> read(int64_t index);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -189,10 +190,23 @@ Result<uint64_t> weight_file_bytes(const Model& model, WeightQuant q) {
 Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
   if (o.sizes.empty()) return Status(Code::invalid_argument, "no sizes to pack");
+  for (size_t i = 0; i < o.sizes.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (o.sizes[i] == o.sizes[j]) {
+        return Status(Code::invalid_argument, "size " + std::to_string(o.sizes[i].first) + "x" + std::to_string(o.sizes[i].second) +
+                                                  " is listed twice");
+      }
+    }
+  }
+  if (!std::isfinite(o.tolerance) || o.tolerance < 0) {
+    return Status(Code::invalid_argument, "tolerance " + fmt("%g", o.tolerance) + " is not a finite, non-negative number (0 = the default)");
+  }
   if (o.precision == Precision::reference) {
     return Status(Code::invalid_argument, "packages hold compiled plans: precision fp32, bf16 or int8, not reference");
   }
   if (o.out.empty()) return Status(Code::invalid_argument, "no output path (--out)");
+  // Up front, so minutes of validation are not spent on a pack that could not be written.
+  TAEC_RETURN_IF_ERROR(check_replaceable_package(o.out, o.zip));
   TAEC_ASSIGN_OR_RETURN(std::shared_ptr<const Model> source, load_model(o.weights_path, LoadRequest{}));
   Manifest m;
   m.taec_version = taec_version();
@@ -214,6 +228,7 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     PlanOptions probe;
     probe.image_height = h;
     probe.image_width = w;
+    probe.threads = o.threads;
     TAEC_RETURN_IF_ERROR(plan_shapes(*source, probe).status());
   }
 
@@ -352,7 +367,15 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   files.push_back({kManifestName, std::vector<uint8_t>(manifest.begin(), manifest.end())});
   for (const auto& f : files) result.package_bytes += f.bytes.size();
   progress("writing " + o.out + (o.zip ? " (zip)" : ""));
-  TAEC_RETURN_IF_ERROR(write_package(o.out, o.zip, files));
+  PackageChecks checks;
+  checks.may_replace = check_replaceable_package;
+  checks.verify = [](const std::string& written) {
+    for (const FileVerdict& v : verify_package(written)) {
+      if (!v.ok) return Status(Code::internal, written + ": the package just written fails verification (" + v.file + ": " + v.detail + "); nothing was replaced");
+    }
+    return ok_status();
+  };
+  TAEC_RETURN_IF_ERROR(write_package(o.out, o.zip, files, checks));
   progress("packed " + std::to_string(o.sizes.size()) + " sizes in " + fmt("%.1f", seconds_since(start)) + " s");
   result.manifest = std::move(m);
   return result;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "base/sha256.h"
@@ -235,6 +236,24 @@ std::vector<FileVerdict> verify_package(const std::string& path) {
     out.push_back({name, true, detail});
   }
   return out;
+}
+
+Status check_replaceable_package(const std::string& out, bool zip) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::symlink_status(out, ec);
+  if (!fs::exists(status)) return ok_status();
+  auto refuse = [&](const std::string& why) {
+    return Status(Code::invalid_argument, out + ": exists and " + why + "; refusing to replace it (remove it yourself, or choose another --out)");
+  };
+  if (fs::is_symlink(status)) return refuse("is a symbolic link");
+  if (zip && !fs::is_regular_file(status)) return refuse("is not a file (--zip writes one file)");
+  if (!zip && !fs::is_directory(status)) return refuse("is not a directory (a package directory was asked for; --zip writes a file)");
+  if (!zip && fs::is_empty(out, ec) && !ec) return ok_status();
+  for (const FileVerdict& v : verify_package(out)) {
+    if (!v.ok) return refuse("is not a taec package that verifies (" + v.file + ": " + v.detail + ")");
+  }
+  return ok_status();
 }
 
 }  // namespace taec

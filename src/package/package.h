@@ -69,4 +69,9 @@ struct FileVerdict {
 // verdicts (an unreadable package gives one failing verdict naming it).
 std::vector<FileVerdict> verify_package(const std::string& path);
 
+// Whether a pack may replace what is at `out`: nothing, an empty directory, or a taec package
+// that verifies (a directory; with `zip`, a zip file). Anything else — a user's directory, a
+// file, a link, a package that fails verification — is refused, naming the path and why.
+Status check_replaceable_package(const std::string& out, bool zip);
+
 }  // namespace taec

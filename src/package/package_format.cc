@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "io/json_strict.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -137,11 +140,7 @@ std::shared_ptr<const ActivationCalibration> parse_calibration(Fields f) {
 const std::vector<std::pair<const char*, Role>> kRoles = {{"decoder", Role::decoder}, {"encoder", Role::encoder}};
 
 Result<json> parse_json(const std::string& what, const uint8_t* data, size_t size) {
-  if (size > kMaxJsonBytes) return Status(Code::format, what + ": larger than " + std::to_string(kMaxJsonBytes) + " bytes");
-  json j = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status(Code::format, what + ": not valid JSON (truncated or altered?)");
-  if (!j.is_object()) return Status(Code::format, what + ": not a JSON object");
-  return j;
+  return parse_json_object(what, data, size, kMaxJsonBytes);
 }
 
 json figures_json(const ErrorFigures& e) {
@@ -290,6 +289,7 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
   if (!f.ok()) return Status(Code::format, f.error());
   if (plans.value().empty() || plans.value().size() > kMaxPlans) return Status(Code::format, what + ": \"plans\" must list 1.." + std::to_string(kMaxPlans) + " sizes");
   std::set<std::string> plan_files;
+  std::set<std::pair<int, int>> plan_sizes;
   for (size_t i = 0; i < plans.value().size(); ++i) {
     Fields p(what, plans.value()[i], "plans[" + std::to_string(i) + "].");
     ManifestPlan mp;
@@ -308,8 +308,16 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
       if (!e.ok()) return Status(Code::format, e.error());
     }
     if (!p.ok()) return Status(Code::format, p.error());
+    const std::string at = what + ": plans[" + std::to_string(i) + "]: ";
+    if (m.role == Role::decoder && (mp.height % m.spatial_factor || mp.width % m.spatial_factor)) {
+      return Status(Code::format, at + std::to_string(mp.height) + "x" + std::to_string(mp.width) + " is not a multiple of the " +
+                                      std::to_string(m.spatial_factor) + "-pixel latent grid; no plan of that size can load");
+    }
+    if (!plan_sizes.insert({mp.height, mp.width}).second) {
+      return Status(Code::format, at + std::to_string(mp.height) + "x" + std::to_string(mp.width) + " is listed twice");
+    }
     if (!safe_relative_name(mp.file) || !plan_files.insert(mp.file).second) {
-      return Status(Code::format, what + ": plans[" + std::to_string(i) + "].file \"" + mp.file + "\" is not a safe, unique relative path");
+      return Status(Code::format, what + ": plans[" + std::to_string(i) + "].file \"" + printable(mp.file) + "\" is not a safe, unique relative path");
     }
     m.plans.push_back(mp);
   }
@@ -317,7 +325,7 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
   if (!f.ok()) return Status(Code::format, f.error());
   if (files.value().size() > kMaxFiles) return Status(Code::format, what + ": \"files\" lists too many files");
   for (const auto& [name, value] : files.value().items()) {
-    if (!safe_relative_name(name) || name == kManifestName) return Status(Code::format, what + ": files lists an unsafe name \"" + name + "\"");
+    if (!safe_relative_name(name) || name == kManifestName) return Status(Code::format, what + ": files lists an unsafe name \"" + printable(name) + "\"");
     Fields d(what, value, "files[\"" + name + "\"].");
     m.files[name] = parse_digest(d);
     if (!d.ok()) return Status(Code::format, d.error());

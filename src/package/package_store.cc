@@ -11,6 +11,7 @@
 #include <map>
 
 #include "base/file_util.h"
+#include "base/text.h"
 #include "io/zip_reader.h"
 
 namespace taec {
@@ -48,6 +49,31 @@ class DirectoryStore final : public PackageStore {
  public:
   explicit DirectoryStore(std::string path) : PackageStore(std::move(path)) {}
 
+  // Opens `name` below the package root one component at a time with O_NOFOLLOW, so neither the
+  // file nor a directory on the way (a symlinked plans/) can lead outside the package, and with
+  // O_NONBLOCK, so a FIFO put in a file's place cannot make the reader wait forever.
+  Result<int> open_member(const std::string& name) const {
+    const std::string file = path_ + "/" + name;
+    int dir = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return Status(Code::io, path_ + ": " + std::strerror(errno));
+    size_t begin = 0;
+    for (size_t slash = name.find('/'); slash != std::string::npos; begin = slash + 1, slash = name.find('/', begin)) {
+      const int next = ::openat(dir, name.substr(begin, slash - begin).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      const int err = errno;
+      ::close(dir);
+      if (next < 0) {
+        return Status(Code::io, file + ": " + (err == ELOOP || err == ENOTDIR ? "a directory on the way is a link or not a directory"
+                                                                              : std::strerror(err)));
+      }
+      dir = next;
+    }
+    const int fd = ::openat(dir, name.substr(begin).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    const int err = errno;
+    ::close(dir);
+    if (fd < 0) return Status(Code::io, file + ": " + (err == ELOOP ? "is a symbolic link, not a file" : std::strerror(err)));
+    return fd;
+  }
+
   std::vector<Entry> list() const override {
     std::vector<Entry> out;
     std::error_code ec;
@@ -62,13 +88,11 @@ class DirectoryStore final : public PackageStore {
 
   Result<std::shared_ptr<const FileBytes>> read(const std::string& name, uint64_t max_bytes) const override {
     const std::string file = path_ + "/" + name;
-    // O_NOFOLLOW: a package member that is a link could point anywhere; packages hold files only.
-    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Status(Code::io, file + ": " + std::strerror(errno));
+    TAEC_ASSIGN_OR_RETURN(const int fd, open_member(name));
     struct stat st {};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       ::close(fd);
-      return Status(Code::format, file + ": not a regular file");
+      return Status(Code::format, file + ": is " + std::string(file_type_name(st.st_mode)) + ", not a regular file");
     }
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     if (size > max_bytes) {
@@ -96,14 +120,14 @@ class ZipStore final : public PackageStore {
     for (int64_t i = 0; i < store->reader_->entries(); ++i) {
       const std::string name = store->reader_->name(i);
       if (name.empty() || name.back() == '/') continue;
-      if (!store->index_.emplace(name, i).second) return Status(Code::format, path + ": zip holds \"" + name + "\" twice");
+      if (!store->index_.emplace(name, i).second) return Status(Code::format, path + ": zip holds \"" + printable(name) + "\" twice");
     }
     return std::unique_ptr<PackageStore>(std::move(store));
   }
 
   std::vector<Entry> list() const override {
     std::vector<Entry> out;
-    for (const auto& [name, index] : index_) out.push_back({name, reader_->stored(index)});
+    for (const auto& [name, index] : index_) out.push_back({name, reader_->stored(index) && !reader_->special(index)});
     return out;
   }
 
@@ -111,6 +135,7 @@ class ZipStore final : public PackageStore {
     auto it = index_.find(name);
     if (it == index_.end()) return Status(Code::io, path_ + ": no " + name + " in the archive");
     if (!reader_->stored(it->second)) return Status(Code::format, path_ + ": " + name + " is compressed; package zips are stored uncompressed");
+    if (reader_->special(it->second)) return Status(Code::format, path_ + ": " + name + " is flagged as a link or device, not a file");
     TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, reader_->read(it->second));
     if (bytes.size() > max_bytes) return Status(Code::format, path_ + ": " + name + " is larger than allowed");
     return std::shared_ptr<const FileBytes>(std::make_shared<HeapFile>(std::move(bytes)));

@@ -36,32 +36,52 @@ void remove_package(const fs::path& dir) {
   fs::remove_all(dir, ec);
 }
 
+// What a pack left at a temporary path: removable only if it provably came from a pack (empty,
+// the marker, or a package that verifies), so a user's file that happens to have the name stays.
+bool is_pack_partial(const fs::path& path, bool zip, const ReplaceCheck& is_package) {
+  std::error_code ec;
+  const auto status = fs::symlink_status(path, ec);
+  if (fs::is_directory(status)) {
+    return fs::is_empty(path, ec) || fs::is_regular_file(path / kPartialMarker, ec) || is_package(path.string(), false).ok();
+  }
+  return fs::is_regular_file(status) && zip && is_package(path.string(), true).ok();
+}
+
 // Removes temporaries of earlier packs to the same destination whose process is gone (killed).
-void remove_stale_partials(const fs::path& out) {
+void remove_stale_partials(const fs::path& out, bool zip, const ReplaceCheck& is_package) {
   std::error_code ec;
   const fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
   const std::string prefix = out.filename().string() + ".partial-";
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) remove_package(entry.path());
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || (*end != 0 && std::strcmp(end, "-old") != 0)) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    if (is_pack_partial(entry.path(), zip, is_package)) remove_package(entry.path());
   }
 }
 
 Status write_directory(const fs::path& tmp, const std::vector<PackageFile>& files) {
   std::error_code ec;
   if (!fs::create_directory(tmp, ec)) return Status(Code::io, tmp.string() + ": cannot create: " + ec.message());
+  // Created in one step (no temporary of its own): a kill leaves the directory empty or marked.
+  const fs::path marker = tmp / kPartialMarker;
+  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(Code::io, marker.string() + ": cannot create: " + errno_text());
+  ::close(fd);
   for (const PackageFile& f : files) {
     const fs::path path = tmp / f.name;
     fs::create_directories(path.parent_path(), ec);
     if (ec) return Status(Code::io, path.parent_path().string() + ": cannot create: " + ec.message());
-    TAEC_RETURN_IF_ERROR(write_file_atomic(path.string(), f.bytes.data(), f.bytes.size()));
+    TAEC_RETURN_IF_ERROR(write_output_file(path.string(), f.bytes.data(), f.bytes.size()));
   }
   for (const PackageFile& f : files) {
     const fs::path parent = (tmp / f.name).parent_path();
     if (parent != tmp) TAEC_RETURN_IF_ERROR(fsync_path(parent.string()));
   }
+  if (!fs::remove(marker, ec)) return Status(Code::io, marker.string() + ": cannot remove: " + ec.message());
   return fsync_path(tmp.string());
 }
 
@@ -105,28 +125,31 @@ bool exchange(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-Status write_package(const std::string& out_str, bool zip, const std::vector<PackageFile>& files) {
+Status write_package(const std::string& out_str, bool zip, const std::vector<PackageFile>& files, const PackageChecks& checks) {
+  const ReplaceCheck& may_replace = checks.may_replace;
   const fs::path out(out_str);
-  std::error_code ec;
-  const auto status = fs::symlink_status(out, ec);
-  const bool exists = fs::exists(status);
-  if (exists) {
-    if (zip && !fs::is_regular_file(status)) return Status(Code::invalid_argument, out_str + ": exists and is not a file");
-    if (!zip && !(fs::is_directory(status) && fs::exists(out / "manifest.json"))) {
-      if (!(fs::is_directory(status) && fs::is_empty(out, ec))) {
-        return Status(Code::invalid_argument, out_str + ": exists and is not a taec package; refusing to replace it");
-      }
-    }
-  }
-  remove_stale_partials(out);
+  TAEC_RETURN_IF_ERROR(may_replace(out_str, zip));
+  remove_stale_partials(out, zip, may_replace);
   const fs::path tmp = out.string() + ".partial-" + std::to_string(::getpid());
-  remove_package(tmp);
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(tmp, ec))) {
+    if (!is_pack_partial(tmp, zip, may_replace)) return Status(Code::io, tmp.string() + ": exists and is not taec's; refusing to replace it");
+    remove_package(tmp);
+  }
   Status written = zip ? write_zip(tmp, files) : write_directory(tmp, files);
+  if (written.ok()) written = checks.verify(tmp.string());
   if (!written.ok()) {
     remove_package(tmp);
     return written;
   }
   const std::string parent = out.parent_path().empty() ? "." : out.parent_path().string();
+  // Asked again: minutes may have passed, and something else may have appeared at `out`.
+  Status replaceable = may_replace(out_str, zip);
+  if (!replaceable.ok()) {
+    remove_package(tmp);
+    return replaceable;
+  }
+  const bool exists = fs::exists(fs::symlink_status(out, ec));
   if (!exists || zip) {
     // A file (zip) is replaced atomically by rename; a new directory appears atomically.
     if (::rename(tmp.c_str(), out.c_str()) != 0) {

@@ -1,5 +1,6 @@
 #include <string>
 
+#include "base/thread_pool.h"
 #include "plan/plan.h"
 #include "plan/fast_plan.h"
 #include "plan/reference_plan.h"
@@ -16,6 +17,10 @@ Result<PlanShapes> plan_shapes(const Model& model, const PlanOptions& o) {
     return Status(Code::invalid_argument, "image size " + size + " is outside 1.." + std::to_string(kMaxSide));
   }
   if (o.threads < 0) return Status(Code::invalid_argument, "threads must be >= 0");
+  if (o.threads > max_threads()) {
+    return Status(Code::invalid_argument, std::to_string(o.threads) + " threads is more than the " + std::to_string(max_threads()) +
+                                              " allowed (twice the " + std::to_string(usable_cores()) + " cores this process may use)");
+  }
   PlanShapes s;
   if (model.role == Role::decoder) {
     if (o.image_height % f != 0 || o.image_width % f != 0) {

@@ -349,7 +349,7 @@ Status write_roundtrip_report(const RoundtripSummary& s, const std::string& html
     h += "</div>\n";
   }
   h += "</body></html>\n";
-  return write_file_atomic(html_path, h.data(), h.size());
+  return write_output_file(html_path, h.data(), h.size());
 }
 
 }  // namespace taec

@@ -279,7 +279,7 @@ Result<RoundtripSummary> run_roundtrip(std::shared_ptr<const Model> encoder, std
                          " before / " + load_average() + " after";
   const std::string json = roundtrip_json(summary);
   TAEC_RETURN_IF_ERROR(
-      write_file_atomic((fs::path(options.out_dir) / "summary.json").string(), json.data(), json.size()));
+      write_output_file((fs::path(options.out_dir) / "summary.json").string(), json.data(), json.size()));
   say("writing report.html");
   TAEC_RETURN_IF_ERROR(write_roundtrip_report(summary, (fs::path(options.out_dir) / "report.html").string()));
   return summary;

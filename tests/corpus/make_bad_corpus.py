@@ -44,6 +44,21 @@ def safetensors(header, data=b"", header_len=None):
     return struct.pack("<Q", len(text) if header_len is None else header_len) + text + data
 
 
+def pickled_tensor_dict(name, shape, stride, storage_numel):
+    """A protocol-2 state_dict pickle of one float tensor over persistent storage "0"."""
+    def uni(text):
+        return b"X" + struct.pack("<I", len(text)) + text.encode()
+
+    def ints(values):
+        return b"(" + b"".join(b"J" + struct.pack("<i", v) for v in values) + b"t"
+
+    tensor = (b"ctorch._utils\n_rebuild_tensor_v2\n(" +
+              b"(" + uni("storage") + b"ctorch\nFloatStorage\n" + uni("0") + uni("cpu") + b"J" +
+              struct.pack("<i", storage_numel) + b"tQ" +  # BINPERSID
+              b"K\x00" + ints(shape) + ints(stride) + b"\x89ccollections\nOrderedDict\n)Rt" + b"R")
+    return b"\x80\x02ccollections\nOrderedDict\n)R(" + uni(name) + tensor + b"u."
+
+
 def npy(descr, shape, payload, fortran=False):
     header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
     header += " " * (-(10 + len(header) + 1) % 64) + "\n"
@@ -97,6 +112,29 @@ def main():
         "2^31")
     put("st_not_taesd.bad", safetensors({"fc.weight": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8),
         "info", "match no TAESD-family")
+    # Hardening round 2 (issue 17): each class of what a hostile file still broke.
+    deep = b"{\"a\": " + b"[" * 20000 + b"]" * 20000 + b"}"
+    deep += b" " * (-len(deep) % 8)
+    put("st_deep_nesting.bad", struct.pack("<Q", len(deep)) + deep, "info", "nests deeper than 64")
+    twice = b'{"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, ' \
+            b'"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
+    twice += b" " * (-len(twice) % 8)
+    put("st_duplicate_key.bad", struct.pack("<Q", len(twice)) + twice + b"\0" * 8, "info", "key \"t\" twice")
+    conv = {"dtype": "F32", "shape": [64, 4, 3, 3], "data_offsets": [0, 64 * 4 * 9 * 4]}
+    weights = bytearray(64 * 4 * 9 * 4)
+    weights[40:44] = struct.pack("<f", float("nan"))
+    put("st_nan_weights.bad", safetensors({"1.weight": conv}, bytes(weights)), "info", "NaN or Inf in the weights")
+    put("st_two_namings.bad",
+        safetensors({"1.weight": conv, "decoder.layers.0.weight": dict(conv, data_offsets=[9216, 18432])}, b"\0" * 18432),
+        "info", "same parameter")
+    put("st_control_chars.bad",
+        safetensors({"\x1b[2Jevil": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8), "info",
+        "\\x1b[2Jevil")
+    # 532 bytes that densified into 8 GiB: a stride-0 view of a one-element storage.
+    put("pth_stride0.bad", pth([("m/data.pkl", pickled_tensor_dict("w", [65536, 32768], [0, 0], 1)),
+                                ("m/data/0", b"\0" * 4)]), "info", "non-overlapping")
+    put("pth_overlapping_strides.bad", pth([("m/data.pkl", pickled_tensor_dict("w", [4, 4], [1, 1], 16)),
+                                            ("m/data/0", b"\0" * 64)]), "info", "non-overlapping")
     # --- latents (taec decode taef2) -----------------------------------------------------------
     f32 = lambda n, v=0.1: struct.pack("<%df" % n, *([v] * n))
     nan_payload = bytearray(f32(32 * 4))

@@ -1,5 +1,7 @@
 #include "cli_util.h"
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 namespace taec_cli {
@@ -13,9 +15,36 @@ int exit_code_for(taec_status status) {
   }
 }
 
+namespace {
+
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 int fail(taec_status status, const std::string& message) {
-  std::fprintf(stderr, "taec: error: %s\n", message.c_str());
+  std::fprintf(stderr, "taec: error: %s\n", escaped(message).c_str());
   return exit_code_for(status);
+}
+
+void warn(const std::string& message) { std::fprintf(stderr, "taec: warning: %s\n", escaped(message).c_str()); }
+
+std::string command_line(int argc, char** argv) {
+  std::string line = "taec";
+  for (int i = 1; i < argc && line.size() < 200; ++i) line += std::string(" ") + argv[i];
+  if (line.size() > 200) line = line.substr(0, 200) + "…";
+  return escaped(line);
 }
 
 taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape, int channels,
@@ -80,19 +109,22 @@ taec_load_options load_options(const std::string& variant, taec_role role) {
 }
 
 bool parse_image_size(const std::string& text, int* height, int* width) {
-  int a = 0, b = 0;
-  char x = 0, extra = 0;
-  const int n = std::sscanf(text.c_str(), "%d%c%d%c", &a, &x, &b, &extra);
-  if (n == 1) {
-    *height = *width = a;
-    return a > 0;
+  auto side = [](const char* begin, const char* end, int* out) {
+    int64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(begin, end, v);
+    if (ec != std::errc() || ptr != end || v <= 0 || v > INT32_MAX) return false;
+    *out = static_cast<int>(v);
+    return true;
+  };
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  const size_t x = text.find_first_of("xX");
+  if (x == std::string::npos) {
+    if (!side(begin, end, height)) return false;
+    *width = *height;
+    return true;
   }
-  if (n == 3 && (x == 'x' || x == 'X')) {
-    *height = a;
-    *width = b;
-    return a > 0 && b > 0;
-  }
-  return false;
+  return side(begin, begin + x, height) && side(begin + x + 1, end, width);
 }
 
 }  // namespace taec_cli

@@ -19,8 +19,15 @@ constexpr int kExitBadInput = 2;
 
 int exit_code_for(taec_status status);
 
-// Prints "taec: error: <message>" to stderr and returns the exit code for `status`.
+// Prints "taec: error: <message>" to stderr and returns the exit code for `status`. Control
+// characters in the message (from file or tensor names) are printed escaped.
 int fail(taec_status status, const std::string& message);
+
+// Prints "taec: warning: <message>" (escaped likewise).
+void warn(const std::string& message);
+
+// "taec decode a.pth b.npy …" for messages: the arguments, escaped, at most ~200 bytes.
+std::string command_line(int argc, char** argv);
 
 // "auto" resolves to a layout from the array's shape where the channel count tells; error where
 // both readings are possible.
@@ -46,7 +53,8 @@ void print_plan_choice(const taec::Plan& plan);
 
 taec_load_options load_options(const std::string& variant, taec_role role);
 
-// "1024" -> 1024x1024; "768x1344" -> height 768, width 1344. False if neither.
+// "1024" -> 1024x1024; "768x1344" -> height 768, width 1344. False if neither, or if a side is
+// not a positive number below 2^31 (the library then refuses sizes outside its range by value).
 bool parse_image_size(const std::string& text, int* height, int* width);
 
 }  // namespace taec_cli

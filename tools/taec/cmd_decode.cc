@@ -1,5 +1,6 @@
 // taec decode WEIGHTS LATENT.npy | --package DIR LATENT.npy: latent -> PNG and/or .npy through a
 // fixed-shape plan, compiled from weights or loaded from a package.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -91,8 +92,8 @@ int run_decode(const DecodeArgs& args) {
   const int expected_channels = packed ? contract.packed_channels : info.latent_channels;
   if (!packed && taec_latent_contract_get(info.variant, &contract) == TAEC_OK && contract.packed_channels > 0 &&
       (shape[1] == contract.packed_channels || shape[3] == contract.packed_channels)) {
-    std::fprintf(stderr, "taec: warning: %s: shape has %d channels, FLUX.2's packed transformer form; if it is, pass "
-                         "--input flux2-packed\n", args.latent.c_str(), contract.packed_channels);
+    warn(args.latent + ": shape has " + std::to_string(contract.packed_channels) +
+         " channels, FLUX.2's packed transformer form; if it is, pass --input flux2-packed");
   }
   const taec_layout layout = choose_layout(args.layout, shape, expected_channels, args.latent);
   const bool nhwc = layout == TAEC_LAYOUT_NHWC;
@@ -120,17 +121,26 @@ int run_decode(const DecodeArgs& args) {
     height *= 2;
     width *= 2;
   }
-  for (int64_t n = 0; n < batch; ++n) {  // warnings only: NaN/Inf, implausible statistics
-    const char* warnings = "";
+  // Warnings only (NaN/Inf, implausible statistics), each printed once with the items it fits.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> warnings;
+  for (int64_t n = 0; n < batch; ++n) {
+    const char* text = "";
     const size_t item = static_cast<size_t>(channels) * height * width;
     taec::check(taec_latent_check(model.get(), latent_data + n * item, static_cast<int>(height),
-                                  static_cast<int>(width), layout, &warnings));
-    for (const char* line = warnings; *line;) {
+                                  static_cast<int>(width), layout, &text));
+    for (const char* line = text; *line;) {
       const char* end = std::strchr(line, '\n');
-      std::fprintf(stderr, "taec: warning: %s%s: %.*s\n", args.latent.c_str(),
-                   batch > 1 ? (" item " + std::to_string(n)).c_str() : "", static_cast<int>(end - line), line);
+      const std::string w(line, end);
+      auto it = std::find_if(warnings.begin(), warnings.end(), [&](const auto& e) { return e.first == w; });
+      if (it == warnings.end()) it = warnings.insert(warnings.end(), {w, {}});
+      it->second.push_back(n);
       line = end + 1;
     }
+  }
+  for (const auto& [w, items] : warnings) {
+    std::string where = args.latent;
+    if (batch > 1) where += items.size() == 1 ? " item " + std::to_string(items[0]) : " " + std::to_string(items.size()) + " items";
+    warn(where + ": " + w);
   }
 
   taec_plan_options opts;
@@ -156,12 +166,20 @@ int run_decode(const DecodeArgs& args) {
   const taec_plan_io io = plan.io();
   if (args.verbose) print_plan_choice(plan);
 
-  std::vector<float> images(io.output_elems * batch);
+  // All items' outputs are kept only for --npy (one array); PNGs are written item by item.
+  const bool keep_all = !args.npy.empty();
+  std::vector<float> images;
+  try {
+    images.resize(io.output_elems * (keep_all ? batch : 1));
+  } catch (const std::bad_alloc&) {
+    return fail(TAEC_ERR_OUT_OF_MEMORY, args.latent + ": out of memory: --npy of " + std::to_string(batch) + " decoded images needs " +
+                                            std::to_string(io.output_elems * batch * sizeof(float) >> 20) + " MiB");
+  }
   std::vector<float> in_t(io.input_elems), out_t(io.output_elems);
   std::vector<uint16_t> in16(f16 ? io.input_elems : 0), out16(f16 ? io.output_elems : 0);
   for (int64_t n = 0; n < batch; ++n) {
     const float* in = latent_data + n * io.input_elems;
-    float* out = images.data() + n * io.output_elems;
+    float* out = images.data() + (keep_all ? n : 0) * io.output_elems;
     if (plan_layout != layout) {
       convert_layout(in, static_cast<int>(channels), static_cast<int>(height), static_cast<int>(width), layout, in_t.data());
       in = in_t.data();
@@ -179,6 +197,11 @@ int run_decode(const DecodeArgs& args) {
     } catch (const taec::Error& e) {
       return fail(e.status(), args.latent + ": batch item " + std::to_string(n) + ": " + e.what());
     }
+    if (!args.png.empty()) {
+      const std::string path = batch_path(args.png, n, batch);
+      taec::save_png(path, out, opts.image_height, opts.image_width, layout);
+      std::fprintf(stderr, "wrote %s\n", path.c_str());
+    }
   }
   if (!args.npy.empty()) {
       const bool out_nhwc = layout == TAEC_LAYOUT_NHWC;
@@ -186,13 +209,6 @@ int run_decode(const DecodeArgs& args) {
                                       out_nhwc ? 3 : opts.image_width};
     taec::save_npy(args.npy, images.data(), out_shape, args.npy_dtype == "f16" ? TAEC_DTYPE_F16 : TAEC_DTYPE_F32);
     std::fprintf(stderr, "wrote %s\n", args.npy.c_str());
-  }
-  if (!args.png.empty()) {
-    for (int64_t n = 0; n < batch; ++n) {
-      const std::string out = batch_path(args.png, n, batch);
-      taec::save_png(out, images.data() + n * io.output_elems, opts.image_height, opts.image_width, layout);
-      std::fprintf(stderr, "wrote %s\n", out.c_str());
-    }
   }
   return kExitOk;
 }

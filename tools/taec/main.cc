@@ -1,5 +1,7 @@
 // taec: compile, run and inspect TAESD-family autoencoders (see README.md).
 #include <CLI/CLI.hpp>
+#include <exception>
+#include <new>
 #include <vector>
 
 #include "cli_util.h"
@@ -34,6 +36,11 @@ int main(int argc, char** argv) {
       return command.action();
     } catch (const taec::Error& e) {
       return taec_cli::fail(e.status(), e.what());
+    } catch (const std::bad_alloc&) {
+      // Input-sized buffers of the CLI itself (a batch's outputs): exit 1 naming what ran.
+      return taec_cli::fail(TAEC_ERR_OUT_OF_MEMORY, "out of memory running `" + taec_cli::command_line(argc, argv) + "`");
+    } catch (const std::exception& e) {
+      return taec_cli::fail(TAEC_ERR_INTERNAL, "internal error running `" + taec_cli::command_line(argc, argv) + "`: " + e.what());
     }
   }
   return taec_cli::kExitBadInput;

@@ -52,6 +52,9 @@ Result<std::vector<ExportedPackage>> export_coreml(const std::string& weights_pa
     auto check = parse_package(p.name, files);
     if (!check.ok()) return Status(Code::internal, "exported package is invalid: " + check.status().message());
   }
+  for (const PackageContents& p : packages) {  // and every destination, before the first write
+    TAEC_RETURN_IF_ERROR(check_replaceable_mlpackage((std::filesystem::path(out_dir) / (p.name + ".mlpackage")).string()));
+  }
   std::vector<ExportedPackage> written;
   for (const PackageContents& p : packages) {
     const std::string path = (std::filesystem::path(out_dir) / (p.name + ".mlpackage")).string();

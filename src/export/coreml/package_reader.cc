@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
+#include "io/json_strict.h"
 
 namespace taec::coreml {
 namespace {
@@ -94,8 +95,9 @@ Status check_interface(const std::string& where, const google::protobuf::Repeate
 
 Result<ManifestItems> parse_manifest(const std::string& where, const std::string& text) {
   const std::string at = where + "/Manifest.json";
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return bad(at + ": not a JSON object");
+  auto parsed = parse_json_object(at, reinterpret_cast<const uint8_t*>(text.data()), text.size(), kMaxManifestBytes);
+  if (!parsed.ok()) return bad(parsed.status().message());
+  const nlohmann::json& j = *parsed;
   auto str = [](const nlohmann::json& o, const char* key) -> const std::string* {
     auto it = o.find(key);
     return it != o.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;

@@ -1,11 +1,14 @@
 #include "export/coreml/package_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include <nlohmann/json.hpp>
+
+#include "base/file_util.h"
+#include "export/coreml/package_reader.h"
 
 #include "taec/taec.h"
 
@@ -66,11 +69,7 @@ std::string uuid_v4(std::mt19937_64& rng) {
 }
 
 Status write_bytes(const fs::path& path, const void* data, size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  if (out) out.close();
-  if (!out) return Status(Code::io, path.string() + ": cannot write");
-  return ok_status();
+  return write_output_file(path.string(), data, size);
 }
 
 }  // namespace
@@ -82,6 +81,15 @@ std::string function_name_for(const ImageSize& size) {
 
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options) {
   if (options.sizes.empty()) return Status(Code::invalid_argument, "no image sizes given");
+  constexpr int kMaxSide = 16384;  // as compiled plans (plan_shapes)
+  for (const ImageSize& size : options.sizes) {  // every size before anything is built
+    if (size.height <= 0 || size.width <= 0 || size.height > kMaxSide || size.width > kMaxSide || size.height % model.spatial_factor ||
+        size.width % model.spatial_factor) {
+      return Status(Code::invalid_argument, "image size " + std::to_string(size.height) + "x" + std::to_string(size.width) +
+                                                " is not a positive multiple of " + std::to_string(model.spatial_factor) +
+                                                " (at most " + std::to_string(kMaxSide) + " a side)");
+    }
+  }
   const LoweringOptions& lo = options.lowering;
   // Compressed packages are named for the method so that they never replace the fp16 ones.
   std::string base = model.variant + "_" + role_name(model.role);
@@ -132,14 +140,6 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
   } else {
     WeightStore store(&compressed);
     TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, 0, 0, lo, store));
-    for (const ImageSize& size : options.sizes) {  // validates every size before anything is built
-      if (size.height <= 0 || size.width <= 0 || size.height % model.spatial_factor ||
-          size.width % model.spatial_factor) {
-        return Status(Code::invalid_argument, "image size " + std::to_string(size.height) + "x" +
-                                                  std::to_string(size.width) + " is not a positive multiple of " +
-                                                  std::to_string(model.spatial_factor));
-      }
-    }
     PackageContents& p = new_package(base + "_enumerated");
     std::vector<std::vector<int64_t>> shapes;
     for (const ImageSize& size : options.sizes) shapes.push_back(latent_dims(model, size, lo.nhwc));
@@ -173,7 +173,36 @@ std::string manifest_json() {
   return manifest.dump(4) + "\n";
 }
 
+Status check_replaceable_mlpackage(const std::string& package_dir) {
+  std::error_code ec;
+  const auto status = fs::symlink_status(package_dir, ec);
+  if (!fs::exists(status)) return ok_status();
+  auto refuse = [&](const std::string& why) {
+    return Status(Code::invalid_argument, package_dir + ": exists and " + why + "; refusing to replace it (remove it yourself, or choose another --out)");
+  };
+  if (fs::is_symlink(status)) return refuse("is a symbolic link");
+  if (!fs::is_directory(status)) return refuse("is not a directory");
+  static const char* kFiles[] = {"Manifest.json", "Data/com.apple.CoreML/model.mlmodel", "Data/com.apple.CoreML/weights/weight.bin"};
+  static const char* kDirs[] = {"Data", "Data/com.apple.CoreML", "Data/com.apple.CoreML/weights"};
+  for (auto it = fs::recursive_directory_iterator(package_dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = fs::relative(it->path(), package_dir, ec).generic_string();
+    const auto s = it->symlink_status(ec);
+    const auto& names = fs::is_directory(s) ? kDirs : kFiles;
+    const bool known = (fs::is_directory(s) || fs::is_regular_file(s)) &&
+                       std::find(std::begin(names), std::end(names), name) != std::end(names);
+    if (!known) return refuse("holds \"" + name + "\", which taec's Core ML packages do not");
+  }
+  if (ec) return refuse("cannot be listed (" + ec.message() + ")");
+  auto read = read_package(package_dir);
+  if (!read.ok()) return refuse("is not a Core ML package that reads back (" + read.status().message() + ")");
+  if (!read->model.description().metadata().userdefined().count("com.github.taec.version")) {
+    return refuse("is a Core ML package that taec did not write");
+  }
+  return ok_status();
+}
+
 Status write_package(const std::string& package_dir, const PackageContents& contents) {
+  TAEC_RETURN_IF_ERROR(check_replaceable_mlpackage(package_dir));
   const fs::path final_path(package_dir);
   const fs::path parent = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
   std::error_code ec;

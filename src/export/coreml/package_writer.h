@@ -51,8 +51,14 @@ std::string function_name_for(const ImageSize& size);
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options);
 
 // Writes `package_dir` (…/NAME.mlpackage) through a temporary sibling directory renamed into place,
-// replacing an existing package only once the new one is complete.
+// replacing an existing package only once the new one is complete, and only if it passes
+// check_replaceable_mlpackage.
 Status write_package(const std::string& package_dir, const PackageContents& contents);
+
+// Whether an export may replace what is at `package_dir`: nothing, or a Core ML package that taec
+// wrote (exactly Manifest.json, model.mlmodel and weights/weight.bin, no links, reading back as a
+// valid package whose metadata names taec). Anything else is refused, naming the path.
+Status check_replaceable_mlpackage(const std::string& package_dir);
 
 // Manifest.json text with fresh random (v4) item identifiers.
 std::string manifest_json();
