@@ -11,6 +11,11 @@ const char* op_kind_name(OpKind op) {
     case OpKind::upsample_nearest2x: return "upsample_nearest2x";
     case OpKind::add: return "add";
     case OpKind::group_norm: return "group_norm";
+    case OpKind::concat_past: return "concat_past";
+    case OpKind::tgrow: return "tgrow";
+    case OpKind::tpool: return "tpool";
+    case OpKind::pixel_shuffle: return "pixel_shuffle";
+    case OpKind::pixel_unshuffle: return "pixel_unshuffle";
   }
   return "?";
 }
@@ -27,6 +32,12 @@ std::vector<ValueShape> Graph::infer_shapes(int height, int width) const {
     } else if (n.op == OpKind::upsample_nearest2x) {
       s.height *= 2;
       s.width *= 2;
+    } else if (n.op == OpKind::pixel_shuffle) {
+      s.height *= n.factor;
+      s.width *= n.factor;
+    } else if (n.op == OpKind::pixel_unshuffle) {
+      s.height /= n.factor;
+      s.width /= n.factor;
     }
     shapes[i] = s;
   }
@@ -40,6 +51,61 @@ std::vector<int> Graph::last_uses() const {
     for (int in : nodes[i].inputs) last[in] = static_cast<int>(i);
   }
   return last;
+}
+
+namespace {
+
+bool changes_rate(OpKind op) { return op == OpKind::tgrow || op == OpKind::tpool; }
+
+}  // namespace
+
+std::string Graph::temporal_error() const {
+  if (nodes.empty() || nodes[0].op != OpKind::input) return "node 0 is not the input";
+  int begin = 0;
+  for (size_t i = 1; i <= nodes.size(); ++i) {
+    if (i < nodes.size() && !changes_rate(nodes[i].op)) continue;
+    for (int n = begin; n < static_cast<int>(i); ++n) {  // a segment reads only itself
+      for (int in : nodes[n].inputs) {
+        if (in < begin && !(n == begin && in == begin - 1)) {
+          return "node " + std::to_string(n) + " (" + nodes[n].name + ") reads node " + std::to_string(in) +
+                 " of an earlier segment";
+        }
+      }
+    }
+    if (i < nodes.size()) {
+      const Node& b = nodes[i];
+      if (b.inputs.size() != 1 || b.inputs[0] != static_cast<int>(i) - 1 || b.time_stride < 1) {
+        return "node " + std::to_string(i) + " (" + b.name + ") does not follow the end of its segment";
+      }
+    }
+    begin = static_cast<int>(i);
+  }
+  return "";
+}
+
+TemporalInfo Graph::temporal() const {
+  TemporalInfo t;
+  // Frames per step: a step consumes the product of the tpool strides, so every tpool fills.
+  for (const Node& n : nodes) {
+    if (n.op == OpKind::tpool) t.frames_in *= n.time_stride;
+  }
+  int rate = t.frames_in;
+  t.per_step.resize(nodes.size());
+  t.segment_of.resize(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    if (i == 0 || changes_rate(n.op)) {
+      if (n.op == OpKind::tgrow) rate *= n.time_stride;
+      if (n.op == OpKind::tpool) rate /= n.time_stride;
+      if (!t.segments.empty()) t.segments.back().end = static_cast<int>(i);
+      t.segments.push_back({static_cast<int>(i), static_cast<int>(nodes.size()), rate});
+    }
+    t.per_step[i] = rate;
+    t.segment_of[i] = static_cast<int>(t.segments.size()) - 1;
+    t.stateful |= n.op == OpKind::concat_past;
+  }
+  t.frames_out = rate;
+  return t;
 }
 
 }  // namespace taec

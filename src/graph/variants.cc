@@ -62,4 +62,65 @@ Result<VariantChoice> choose_variant(const std::string& requested, int latent_ch
   return choice;
 }
 
+const std::vector<VideoVariantSpec>& known_video_variants() {
+  // taew2_1, taehv, taecvx and taeos1_3 have identical shapes; Wan 2.1 is the default. taecvx's
+  // frame rule differs (all frames kept for an even latent count).
+  static const std::vector<VideoVariantSpec> kVariants = {
+      {"taew2_1", "Wan 2.1 (and Qwen-Image)", 16, 1, false, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, true},
+      {"taehv", "HunyuanVideo", 16, 1, false, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, false},
+      {"taecvx", "CogVideoX", 16, 1, false, {1, 2, 2}, {2, 2, 1}, FrameRule::cogvideox, false},
+      {"taeos1_3", "Open-Sora 1.3", 16, 1, false, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, false},
+      {"taehv1_5", "HunyuanVideo 1.5", 32, 2, false, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, true},
+      {"taeh3", "MiniMax H3", 24, 2, false, {1, 2, 2}, {2, 2, 1}, FrameRule::h3, true},
+      {"taew2_2", "Wan 2.2 5B", 48, 2, false, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, true},
+      {"taew2_2_super", "Wan 2.2 5B (super decoder)", 48, 2, true, {1, 2, 2}, {2, 2, 1}, FrameRule::standard, true},
+      {"taeltx_2", "LTX-2", 128, 4, false, {2, 2, 2}, {2, 2, 2}, FrameRule::standard, true},
+      {"taeltx2_3", "LTX-2.3", 128, 4, false, {2, 2, 2}, {2, 2, 2}, FrameRule::standard, false},
+  };
+  return kVariants;
+}
+
+namespace {
+
+std::string describe_video(int latent_channels, int patch, bool super_decoder) {
+  return std::to_string(latent_channels) + " latent channels, patch " + std::to_string(patch) +
+         (super_decoder ? ", super decoder" : "");
+}
+
+}  // namespace
+
+Result<VideoVariantChoice> choose_video_variant(const std::string& requested, int latent_channels, int patch, bool super_decoder) {
+  const auto& variants = known_video_variants();
+  auto fits = [&](const VideoVariantSpec& v) {
+    return v.latent_channels == latent_channels && v.patch == patch && v.super_decoder == super_decoder;
+  };
+  if (!requested.empty()) {
+    for (const auto& v : variants) {
+      if (requested != v.name) continue;
+      if (!fits(v)) {
+        return Status(Code::shape, "variant " + requested + " expects " + describe_video(v.latent_channels, v.patch, v.super_decoder) +
+                                       "; the checkpoint has " + describe_video(latent_channels, patch, super_decoder));
+      }
+      return VideoVariantChoice{&v, "chosen by --variant"};
+    }
+    std::string names;
+    for (const auto& v : variants) names += std::string(names.empty() ? "" : ", ") + v.name;
+    return Status(Code::invalid_argument, "unknown video variant \"" + requested + "\" (known: " + names + ")");
+  }
+  const VideoVariantSpec* chosen = nullptr;
+  std::string alternatives;
+  for (const auto& v : variants) {
+    if (!fits(v)) continue;
+    if (v.preferred) {
+      chosen = &v;
+    } else {
+      alternatives += std::string(alternatives.empty() ? "" : ", ") + v.name;
+    }
+  }
+  if (chosen == nullptr) return Status(Code::unsupported, "no known TAEHV-family variant has " + describe_video(latent_channels, patch, super_decoder));
+  VideoVariantChoice choice{chosen, ""};
+  if (!alternatives.empty()) choice.note = "same shapes as " + alternatives + "; " + chosen->for_model + " assumed, pass --variant to choose";
+  return choice;
+}
+
 }  // namespace taec

@@ -12,20 +12,24 @@ int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 }  // namespace
 
 void conv2d_nchw_f32__reference(const float* in, int cin, int h, int w, const float* weight,
-                                const float* bias, int cout, int k, int stride, int pad, float* out) {
+                                const float* bias, int cout, int k, int stride, int pad, float* out,
+                                int groups) {
   const int ho = (h + 2 * pad - k) / stride + 1;
   const int wo = (w + 2 * pad - k) / stride + 1;
+  const int cin_g = cin / groups, cout_g = cout / groups;
   for (int co = 0; co < cout; ++co) {
+    const int ci0 = co / cout_g * cin_g;
     for (int oy = 0; oy < ho; ++oy) {
       float* orow = out + (static_cast<size_t>(co) * ho + oy) * wo;
       std::fill(orow, orow + wo, bias ? bias[co] : 0.0f);
-      for (int ci = 0; ci < cin; ++ci) {
+      for (int gi = 0; gi < cin_g; ++gi) {
+        const int ci = ci0 + gi;
         for (int ky = 0; ky < k; ++ky) {
           const int iy = oy * stride - pad + ky;
           if (iy < 0 || iy >= h) continue;
           const float* irow = in + (static_cast<size_t>(ci) * h + iy) * w;
           for (int kx = 0; kx < k; ++kx) {
-            const float wv = weight[((static_cast<size_t>(co) * cin + ci) * k + ky) * k + kx];
+            const float wv = weight[((static_cast<size_t>(co) * cin_g + gi) * k + ky) * k + kx];
             // Output columns whose input column ox*stride - pad + kx lies inside [0, w).
             const int lo = std::max(0, -floor_div(kx - pad, stride));
             const int hi = std::min(wo, floor_div(w - 1 + pad - kx, stride) + 1);
@@ -40,6 +44,25 @@ void conv2d_nchw_f32__reference(const float* in, int cin, int h, int w, const fl
       }
     }
   }
+}
+
+void pixel_shuffle_nchw_f32__reference(const float* in, int c, int h, int w, int f, float* out) {
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h * f; ++y)
+      for (int x = 0; x < w * f; ++x) {
+        const int src = (ch * f + y % f) * f + x % f;
+        out[(static_cast<size_t>(ch) * h * f + y) * w * f + x] = in[(static_cast<size_t>(src) * h + y / f) * w + x / f];
+      }
+}
+
+void pixel_unshuffle_nchw_f32__reference(const float* in, int c, int h, int w, int f, float* out) {
+  const int ho = h / f, wo = w / f;
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const int dst = (ch * f + y % f) * f + x % f;
+        out[(static_cast<size_t>(dst) * ho + y / f) * wo + x / f] = in[(static_cast<size_t>(ch) * h + y) * w + x];
+      }
 }
 
 void upsample_nearest2x_nchw_f32__reference(const float* in, int c, int h, int w, float* out) {

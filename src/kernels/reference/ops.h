@@ -6,10 +6,17 @@
 
 namespace taec {
 
-// in [cin, h, w], weight [cout, cin, k, k], bias [cout] or nullptr, out [cout, ho, wo] with
-// ho = (h + 2*pad - k) / stride + 1 (likewise wo). Zero padding.
+// in [cin, h, w], weight [cout, cin / groups, k, k], bias [cout] or nullptr, out [cout, ho, wo]
+// with ho = (h + 2*pad - k) / stride + 1 (likewise wo). Zero padding. With groups g, output
+// channel o reads input channels of group o / (cout / g) only (g = cin: depthwise).
 void conv2d_nchw_f32__reference(const float* in, int cin, int h, int w, const float* weight,
-                                const float* bias, int cout, int k, int stride, int pad, float* out);
+                                const float* bias, int cout, int k, int stride, int pad, float* out,
+                                int groups = 1);
+
+// in [c*f*f, h, w] -> out [c, h*f, w*f]: out[ch][y*f+i][x*f+j] = in[ch*f*f + i*f + j][y][x]
+// (torch.nn.functional.pixel_shuffle); pixel_unshuffle is its inverse (h, w multiples of f).
+void pixel_shuffle_nchw_f32__reference(const float* in, int c, int h, int w, int f, float* out);
+void pixel_unshuffle_nchw_f32__reference(const float* in, int c, int h, int w, int f, float* out);
 
 // in [c, h, w] -> out [c, 2h, 2w], each input pixel copied to a 2x2 square.
 void upsample_nearest2x_nchw_f32__reference(const float* in, int c, int h, int w, float* out);
