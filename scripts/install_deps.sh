@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   libzip-dev          # .pth checkpoints are zip archives
-  libstb-dev          # PNG/JPEG read, PNG write
-  zlib1g-dev          # bounds PNG decompression before stb runs
+  libstb-dev          # PNG write, image resizing
+  libpng-dev          # PNG read
+  libjpeg62-turbo-dev # JPEG read (libjpeg-turbo)
   nlohmann-json3-dev  # safetensors headers, manifests
   libcli11-dev        # the CLI
   libssl-dev          # SHA-256

@@ -368,7 +368,9 @@ taec_status taec_npy_load(const char* path, taec_array** out);
 taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape,
                           taec_dtype dtype);
 
-/* Reads a PNG or JPEG (format from content) as [1,3,H,W] float32 RGB in [0,1]. */
+/* Reads a PNG or JPEG (format from content; any other format is refused naming it) as
+ * [1,3,H,W] float32 RGB in [0,1], turned upright by its EXIF orientation. README.md "What taec
+ * reads" lists the limits. */
 taec_status taec_image_load(const char* path, taec_array** out);
 /* Writes an 8-bit RGB PNG atomically from one [3,H,W] (NCHW) or [H,W,3] (NHWC) float image;
  * values are clamped to [0,1] and rounded to nearest. */

@@ -73,6 +73,47 @@ def png(width, height, body=None):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
+# --- images taec does not read, or reads only within limits (taec encode taef2) ---------------
+# Decided by content: each is refused naming what it is, whatever the file is called. The first
+# two are the stb_image 2.27 holes that made taec stop using it (CVE-2021-42716, CVE-2021-42715).
+def tiny_progressive_jpeg(ac_scans):
+    """8x8 grey progressive JPEG: one DC scan, then ac_scans identical first-pass AC scans (Ss=1,
+    Se=63, Ah=Al=0) each holding one end-of-band code. Repeating such a scan is a consistent
+    progression, so only a scan limit stops the decoder; each scan costs a pass over the image."""
+    def seg(marker, body):
+        return b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body
+    one_code = bytes([1] + [0] * 15) + b"\x00"  # one 1-bit code, for symbol 0 (DC 0 / AC end of band)
+    out = b"\xff\xd8" + seg(0xDB, b"\x00" + b"\x01" * 64) + seg(0xC2, bytes([8, 0, 8, 0, 8, 1, 1, 0x11, 0]))
+    out += seg(0xC4, b"\x00" + one_code) + seg(0xDA, bytes([1, 1, 0x00, 0, 0, 0x00])) + b"\x7f"
+    out += seg(0xC4, b"\x10" + one_code)
+    out += (seg(0xDA, bytes([1, 1, 0x00, 1, 63, 0x00])) + b"\x7f") * ac_scans
+    return out + b"\xff\xd9"
+
+
+def add_image_format_cases():
+    pgm16 = b"P5\n64 64\n65535\n" + bytes(range(256)) * 32  # 16-bit PGM: stb over-read the heap
+    put("img_pgm16.png.bad", pgm16, "encode", "is a PGM (netpbm P5) image (by its content)")
+    hdr = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 64 +X 64\n" + b"\x02\x02\x00\x40\x80"  # cut in a row: stb looped
+    put("img_hdr_truncated.bad", hdr, "encode", "is a Radiance HDR image")
+    bmp_pixels = b"\x00\x00\xff\x00\xff\x00\x00\x00" * 2  # 2x2 24-bit, rows padded to 4 bytes
+    bmp = (b"BM" + struct.pack("<IHHI", 54 + len(bmp_pixels), 0, 0, 54) +
+           struct.pack("<IiiHHIIiiII", 40, 2, 2, 1, 24, 0, len(bmp_pixels), 2835, 2835, 0, 0) + bmp_pixels)
+    put("img_bmp.bad", bmp, "encode", "is a BMP image")
+    gif = (b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff" +
+           b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00\x3b")
+    put("img_gif.bad", gif, "encode", "is a GIF image")
+    psd = b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, 8, 8, 8, 3) + b"\x00" * 16
+    put("img_psd.bad", psd, "encode", "is a PSD (Photoshop) image")
+    # TGA has no magic bytes: a truecolour header is just content taec does not know.
+    tga = struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, 8, 8, 24, 0) + b"\x80" * (8 * 8 * 3)
+    put("img_tga.bad", tga, "encode", "is not a PNG or JPEG image (by its content)")
+    vp8 = b"VP8 " + struct.pack("<I", 10) + b"\x00" * 10
+    put("img_webp.bad", b"RIFF" + struct.pack("<I", 4 + len(vp8)) + b"WEBP" + vp8, "encode", "is a WebP image")
+    put("img_jpeg_scan_bomb.bad", tiny_progressive_jpeg(5000), "encode", "more than 100 scans")
+    app1 = b"\xff\xd8\xff\xe1\xff\xff" + b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08"  # claims 65533 bytes
+    put("img_jpeg_app1_past_end.bad", app1, "encode", "truncated JPEG")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -155,14 +196,15 @@ def main():
     # --- images (taec encode taef2) ------------------------------------------------------------
     put("img_truncated_png.bad", png(64, 64)[:40], "encode", "img_truncated_png.bad")
     put("img_zero_size_png.bad", png(0, 0), "encode", "img_zero_size_png.bad")
-    put("img_gigantic_png.bad", png(100000, 100000), "encode", "not a readable PNG or JPEG")  # stb refuses it
-    put("img_too_wide_png.bad", png(17000, 1000), "encode", "16384 px a side")  # stb reads it; taec's cap
+    put("img_gigantic_png.bad", png(100000, 100000), "encode", "16384 px a side")
+    put("img_too_wide_png.bad", png(17000, 1000), "encode", "16384 px a side")  # libpng reads it; taec's cap
     lying = bytearray(png(64, 64))
     lying[33:37] = struct.pack(">I", 0x5A000000)  # IDAT length field: 1.5 GB in a tiny file
-    put("img_png_chunk_length_lie.bad", bytes(lying), "encode", "past the end")  # fuzz_image found this
-    put("img_png_zlib_bomb.bad", png(16, 16, zlib.compress(b"\0" * (8 << 20), 9)), "encode", "decompression bomb")
+    put("img_png_chunk_length_lie.bad", bytes(lying), "encode", "chunk data is too large")  # fuzz_image found this
+    put("img_png_zlib_bomb.bad", png(16, 16, zlib.compress(b"\0" * (8 << 20), 9)), "encode", "Too much image data")
     put("img_garbage_jpeg.bad", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4, "encode", "img_garbage_jpeg.bad")
-    put("img_text.bad", b"<svg>not a raster image</svg>", "encode", "not a readable PNG or JPEG")
+    put("img_text.bad", b"<svg>not a raster image</svg>", "encode", "not a PNG or JPEG image")
+    add_image_format_cases()
     with open(os.path.join(OUT, "EXPECT.tsv"), "w") as f:
         f.write("# file\tcommand\tsubstring of the error message (exit code must be 2)\n")
         for r in rows:
