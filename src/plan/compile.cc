@@ -30,7 +30,13 @@ Result<PlanShapes> plan_shapes(const Model& model, const PlanOptions& o) {
   } else {
     s.input = {model.image_channels, o.image_height, o.image_width};
   }
+  if (model.is_video() && model.role == Role::encoder && (o.image_height % f != 0 || o.image_width % f != 0)) {
+    return Status(Code::invalid_argument, "video encoder input size " + size + " is not a multiple of " + std::to_string(f));
+  }
   s.output = model.graph.infer_shapes(s.input.height, s.input.width).back();
+  const TemporalInfo t = model.graph.temporal();
+  s.frames_in = t.frames_in;
+  s.frames_out = t.frames_out;
   return s;
 }
 

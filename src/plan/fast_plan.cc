@@ -10,6 +10,7 @@
 #include "base/cpu.h"
 #include "base/half.h"
 #include "base/thread_pool.h"
+#include "kernels/conv/depthwise_nhwc.h"
 #include "plan/io_convert.h"
 #include "plan/program.h"
 
@@ -80,15 +81,20 @@ class FastPlan final : public Plan {
       std::memset(i8_rows_.data() + i8_bytes + i8_zero, 128, i8_zero);
     }
     if (options.calibrate_into) tensor_max_.assign(program_.tensors.size(), 0.0f);
+    io_row_.resize(static_cast<size_t>(std::max(shapes.input.width * shapes.input.channels, shapes.output.width * shapes.output.channels)));
   }
 
   bool allocated() const { return arena_ != nullptr; }
 
-  Status run(const void* input, void* output) override {
+  Status run_step(const void* input, void* output, float* state) override {
     if (options_.nonfinite == NonfinitePolicy::reject) {
-      TAEC_RETURN_IF_ERROR(check_finite_external(input, options_.layout, options_.io_dtype, shapes_.input,
-                                                 model_->role == Role::decoder ? "latent" : "image"));
+      for (int f = 0; f < shapes_.frames_in; ++f) {
+        TAEC_RETURN_IF_ERROR(check_finite_external(static_cast<const uint8_t*>(input) + f * in_frame_bytes(), options_.layout,
+                                                   options_.io_dtype, shapes_.input, model_->role == Role::decoder ? "latent" : "image"));
+      }
     }
+    if (program_.state_floats > 0 && state == nullptr) return Status(Code::invalid_argument, "a video plan's step needs its state");
+    state_ = state;
     std::unique_lock<std::mutex> lock;
     if (options_.shared_arena_mutex) lock = std::unique_lock<std::mutex>(*options_.shared_arena_mutex);
     // Another plan may have used a shared arena since: every row a step reads is written (pads
@@ -101,7 +107,7 @@ class FastPlan final : public Plan {
     std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
     for (const Step& step : program_.steps) {
       const auto start = std::chrono::steady_clock::now();
-      run_step(step);
+      execute(step);
       op_seconds_[step.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (options_.calibrate_into) observe_max(step);
     }
@@ -110,6 +116,7 @@ class FastPlan final : public Plan {
   }
 
   std::string program_description() const override { return program_.describe(); }
+  size_t state_floats() const override { return program_.state_floats; }
 
   PlanStats stats() const override {
     PlanStats s;
@@ -384,17 +391,137 @@ class FastPlan final : public Plan {
     pool_.parallel_for(static_cast<size_t>(rows) * chunks, item);
   }
 
-  void run_step(const Step& s) {
+  size_t in_frame_bytes() const { return shapes_.input_frame_elems() * (options_.io_dtype == IoDtype::f16 ? 2 : 4); }
+  size_t out_frame_bytes() const { return shapes_.output_frame_elems() * (options_.io_dtype == IoDtype::f16 ? 2 : 4); }
+
+  float* state_row(int state, int r) const {
+    const StateDesc& d = program_.states[state];
+    return state_ + d.offset + static_cast<size_t>(r) * d.width * d.channels;
+  }
+
+  // Row y of the import's output: an external row, or with a pixel unshuffle by f the f external
+  // rows it gathers (channel ch*f*f + i*f + j of pixel x = external channel ch at (y*f+i, x*f+j)).
+  void import_rows(const FusedOp& op, const Step& s) {
+    const void* frame = static_cast<const uint8_t*>(input_) + op.frame * in_frame_bytes();
+    const ValueShape& ext = shapes_.input;
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      float* dst = row(op.output, y);
+      if (op.factor == 1) {
+        import_row(frame, options_.layout, options_.io_dtype, ext, y, op.clamp_limit, dst);
+      } else {
+        const int f = op.factor, w = ext.width / f, c = ext.channels;
+        for (int i = 0; i < f; ++i) {
+          import_row(frame, options_.layout, options_.io_dtype, ext, y * f + i, op.clamp_limit, io_row_.data());
+          for (int x = 0; x < w; ++x)
+            for (int j = 0; j < f; ++j)
+              for (int ch = 0; ch < c; ++ch) dst[static_cast<size_t>(x) * c * f * f + (ch * f + i) * f + j] = io_row_[(static_cast<size_t>(x) * f + j) * c + ch];
+        }
+      }
+      zero_pads(op.output, y);
+    }
+  }
+
+  // Row y of the export's input to the output frame: one external row, or with a pixel shuffle by f
+  // the f rows y*f + i it spreads to.
+  void export_rows(const FusedOp& op, const Step& s) {
+    void* frame = static_cast<uint8_t*>(output_) + op.frame * out_frame_bytes();
+    const ValueShape& ext = shapes_.output;
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      const float* src = row(op.input, y);
+      if (op.factor == 1) {
+        export_row(src, ext, y, options_.layout, options_.io_dtype, frame);
+        continue;
+      }
+      const int f = op.factor, w = ext.width / f, c = ext.channels;
+      for (int i = 0; i < f; ++i) {
+        shuffle_row(src, w, c, f, i, io_row_.data());
+        export_row(io_row_.data(), ext, y * f + i, options_.layout, options_.io_dtype, frame);
+      }
+    }
+  }
+
+  // Output row i (of f) of a pixel shuffle of one NHWC row of w pixels x c*f*f channels.
+  static void shuffle_row(const float* src, int w, int c, int f, int i, float* dst) {
+    for (int x = 0; x < w; ++x)
+      for (int j = 0; j < f; ++j)
+        for (int ch = 0; ch < c; ++ch) dst[(static_cast<size_t>(x) * f + j) * c + ch] = src[static_cast<size_t>(x) * c * f * f + (ch * f + i) * f + j];
+  }
+
+  // Sources side by side in each pixel, then the state's row; the state row then takes source 0's.
+  void concat_rows(const FusedOp& op, const Step& s) {
+    const TensorDesc& out = program_.tensors[op.output];
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      float* dst = row(op.output, y);
+      int at = 0;
+      for (int t : op.sources) {
+        const int c = program_.tensors[t].channels;
+        const float* src = row(t, y);
+        for (int x = 0; x < out.width; ++x) std::memcpy(dst + static_cast<size_t>(x) * out.channels + at, src + static_cast<size_t>(x) * c, c * sizeof(float));
+        at += c;
+      }
+      if (op.state >= 0) {
+        const int c = program_.states[op.state].channels;
+        float* st = state_row(op.state, y);
+        const float* x0 = row(op.sources[0], y);
+        for (int x = 0; x < out.width; ++x) {
+          std::memcpy(dst + static_cast<size_t>(x) * out.channels + at, st + static_cast<size_t>(x) * c, c * sizeof(float));
+          std::memcpy(st + static_cast<size_t>(x) * c, x0 + static_cast<size_t>(x) * c, c * sizeof(float));
+        }
+      }
+      zero_pads(op.output, y);
+    }
+  }
+
+  void pixel_shuffle_rows(const FusedOp& op, const Step& s) {
+    const TensorDesc& out = program_.tensors[op.output];
+    for (int y = s.row_begin; y < s.row_end; ++y) {
+      shuffle_row(row(op.input, y / op.factor), out.width / op.factor, out.channels, op.factor, y % op.factor, row(op.output, y));
+      zero_pads(op.output, y);
+    }
+  }
+
+  // A depthwise conv: packed weights [ky][kx][c], one work item per output row.
+  void depthwise_rows(const FusedOp& op, const Step& s) {
+    const TensorDesc& in = program_.tensors[op.input];
+    auto item = [&](size_t r, int) {
+      const int y = s.row_begin + static_cast<int>(r);
+      DepthwiseRowArgs a{};
+      for (int ky = 0; ky < op.kernel; ++ky) a.rows[ky] = row(op.input, y * op.stride - op.pad + ky);
+      a.kernel = op.kernel;
+      a.stride = op.stride;
+      a.pad = op.pad;
+      a.channels = op.cout;
+      a.in_width = in.width;
+      a.out_width = op.out_width;
+      a.weights = op.packed->f32[0].data();
+      a.bias = op.bias.empty() ? nullptr : op.bias.data();
+      a.residual = op.residual >= 0 ? row(op.residual, y) : nullptr;
+      a.relu = op.relu;
+      a.out = row(op.output, y);
+      depthwise_row_f32(a);
+    };
+    pool_.parallel_for(static_cast<size_t>(s.row_end - s.row_begin), item);
+    for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
+  }
+
+  void execute(const Step& s) {
     const FusedOp& op = program_.ops[s.op];
     const int rows = s.row_end - s.row_begin;
     switch (op.kind) {
       case FusedKind::import_input:
-        for (int y = s.row_begin; y < s.row_end; ++y) {
-          import_row(input_, options_.layout, options_.io_dtype, shapes_.input, y, op.clamp_limit, row(op.output, y));
-          zero_pads(op.output, y);
-        }
+        import_rows(op, s);
+        break;
+      case FusedKind::concat:
+        concat_rows(op, s);
+        break;
+      case FusedKind::pixel_shuffle:
+        pixel_shuffle_rows(op, s);
         break;
       case FusedKind::conv: {
+        if (op.groups > 1) {
+          depthwise_rows(op, s);
+          break;
+        }
         if (op.int8) {
           run_int8_conv_step(op, s);
           break;
@@ -461,9 +588,7 @@ class FastPlan final : public Plan {
         }
         break;
       case FusedKind::export_output:
-        for (int y = s.row_begin; y < s.row_end; ++y) {
-          export_row(row(op.input, y), shapes_.output, y, options_.layout, options_.io_dtype, output_);
-        }
+        export_rows(op, s);
         break;
     }
   }
@@ -591,6 +716,8 @@ class FastPlan final : public Plan {
   std::vector<double> op_seconds_;
   const void* input_ = nullptr;
   void* output_ = nullptr;
+  float* state_ = nullptr;
+  std::vector<float> io_row_;  // one external row, for pixel (un)shuffles at the plan's edges
 };
 
 }  // namespace

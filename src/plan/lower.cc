@@ -4,9 +4,19 @@
 //   upsample_nearest2x -> conv3x3     => up2x_conv (four 2x2 phase kernels at low resolution)
 //   group_norm -> relu                => group_norm_relu
 //   input -> tanh_clamp               => import_input(clamp)
+//   input -> pixel_unshuffle          => import_input(unshuffle)
+//   pixel_shuffle -> output           => export_output(shuffle)
+//   [upsample ->] tgrow / tpool -> conv => the conv, its weights composed with the 1x1 time map
+//                                        (the map is linear and bias-free, and a pointwise map
+//                                        commutes with a nearest upsample), reading the map's input
+//   concat_past                       => concat(x, state), the state then taking x
+// Video graphs are unrolled: each node is lowered once per frame of its rate in a step
+// ("instance"); a tgrow's instance k reads instance k / s of its input and channel group k % s, a
+// tpool's instance k concatenates instances k*s .. k*s+s-1.
 // Anything else is reported as not lowerable (the reference plan still runs it).
 #include <cmath>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "plan/program.h"
@@ -19,28 +29,50 @@ class Lowering {
  public:
   Lowering(const Model& model, ValueShape input, const LowerOptions& options)
       : graph_(model.graph),
-        decoder_(model.role == Role::decoder), options_(options), shapes_(graph_.infer_shapes(input.height, input.width)) {
+        decoder_(model.role == Role::decoder),
+        options_(options),
+        shapes_(graph_.infer_shapes(input.height, input.width)),
+        time_(graph_.temporal()) {
     consumers_.resize(graph_.nodes.size());
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       for (int in : graph_.nodes[i].inputs) consumers_[in].push_back(static_cast<int>(i));
     }
-    tensor_of_.assign(graph_.nodes.size(), -1);
+    tensor_of_.resize(graph_.nodes.size());
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) tensor_of_[i].assign(time_.per_step[i], -1);
     fused_.assign(graph_.nodes.size(), false);
+    state_of_.assign(graph_.nodes.size(), -1);
+    last_concat_.assign(graph_.nodes.size(), -1);
+    for (const Node& n : graph_.nodes) {
+      if (n.op == OpKind::conv2d) widest_conv_ = std::max(widest_conv_, shapes_[&n - graph_.nodes.data()].width);
+    }
   }
 
   Result<Program> run() {
-    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
-      if (fused_[i]) continue;
-      TAEC_RETURN_IF_ERROR(lower_node(static_cast<int>(i)));
+    if (const std::string e = graph_.temporal_error(); !e.empty()) return Status(Code::internal, "malformed graph: " + e);
+    for (const Segment& seg : time_.segments) {
+      for (instance_ = 0; instance_ < seg.per_step; ++instance_) {
+        for (int i = seg.begin; i < seg.end; ++i) {
+          if (!fused_[i]) TAEC_RETURN_IF_ERROR(lower_node(i));
+        }
+      }
     }
-    FusedOp out;
-    out.kind = FusedKind::export_output;
-    out.name = "output";
-    out.input = tensor_of_[graph_.output()];
-    out.out_height = shapes_.back().height;
-    out.out_width = shapes_.back().width;
-    add_op(std::move(out));
-    program_.final_tensor = tensor_of_[graph_.output()];
+    // One export per output frame, in time order (the scheduler produces them in this order).
+    const int out = graph_.output();
+    const bool shuffle = graph_.nodes[out].op == OpKind::pixel_shuffle;
+    const int src = shuffle ? graph_.nodes[out].inputs[0] : out;
+    for (int k = 0; k < time_.frames_out; ++k) {
+      FusedOp op;
+      op.kind = FusedKind::export_output;
+      op.name = "output";
+      op.input = tensor_of_[src][k];
+      op.frame = k;
+      op.factor = shuffle ? graph_.nodes[out].factor : 1;
+      op.out_height = shapes_[src].height;
+      op.out_width = shapes_[src].width;
+      if (op.input < 0) return unsupported(out, "its input was not lowered");
+      add_op(std::move(op));
+    }
+    program_.final_tensor = tensor_of_[src].back();
     return std::move(program_);
   }
 
@@ -48,6 +80,9 @@ class Lowering {
   int sole_consumer(int node) const {
     return consumers_[node].size() == 1 ? consumers_[node][0] : -1;
   }
+
+  // The tensor of `node` for the instance being lowered (same segment).
+  int tensor(int node) const { return tensor_of_[node][instance_]; }
 
   int new_tensor(ValueShape s) {
     TensorDesc t;
@@ -99,13 +134,70 @@ class Lowering {
   }
 
   // Appends op as the producer of a new tensor holding graph value `result`.
-  void emit(FusedOp op, int result) {
+  int emit(FusedOp op, int result) {
     op.output = new_tensor(shapes_[result]);
     op.out_height = shapes_[result].height;
     op.out_width = shapes_[result].width;
     set_band(op);
-    tensor_of_[result] = op.output;
-    program_.tensors[op.output].producer = add_op(std::move(op));
+    tensor_of_[result][instance_] = op.output;
+    const int index = add_op(std::move(op));
+    program_.tensors[program_.ops[index].output].producer = index;
+    return index;
+  }
+
+  // A tgrow / tpool `map` read by a conv: its 1x1 weights as [rows][cols] for this instance (a
+  // tgrow's channel group), and the tensor holding its input (for a tpool, the concat of its
+  // frames; for a tgrow, its input, or the input of an upsample before it, `through_upsample`).
+  struct TimeMap {
+    std::vector<float> matrix;  // [rows][cols]
+    int rows = 0, cols = 0;
+    int tensor = -1;
+    bool through_upsample = false;
+    std::string tag;  // distinguishes a tgrow's channel groups in packing keys
+  };
+
+  bool foldable_map(int map, int conv) const {
+    const OpKind op = graph_.nodes[map].op;
+    return (op == OpKind::tgrow || op == OpKind::tpool) && sole_consumer(map) == conv;
+  }
+
+  Result<TimeMap> time_map(int map) const {
+    const Node& m = graph_.nodes[map];
+    const std::vector<float>& w = graph_.weights[m.weight].data;
+    TimeMap t;
+    if (m.op == OpKind::tpool) {
+      t.rows = m.channels;
+      t.cols = m.in_channels;
+      t.matrix = w;
+      t.tensor = pooled_.at(map)[instance_];
+      return t;
+    }
+    const int c = m.channels, j = instance_ % m.time_stride, k = instance_ / m.time_stride;
+    t.rows = t.cols = c;
+    t.matrix.assign(w.begin() + static_cast<std::ptrdiff_t>(j) * c * c, w.begin() + static_cast<std::ptrdiff_t>(j + 1) * c * c);
+    t.tag = "/t" + std::to_string(j);
+    int x = m.inputs[0];
+    if (graph_.nodes[x].op == OpKind::upsample_nearest2x && sole_consumer(x) == map) {
+      t.through_upsample = true;
+      x = graph_.nodes[x].inputs[0];
+    }
+    t.tensor = tensor_of_[x][k];
+    if (t.tensor < 0) return unsupported(map, "its input was not lowered");
+    return t;
+  }
+
+  // conv weight [cout][mid][k][k] composed with a map [mid][cin] -> [cout][cin][k][k], in double.
+  static Weight compose(const Weight& w, const TimeMap& map) {
+    const int64_t cout = w.shape[0], mid = w.shape[1], kk = w.shape[2] * w.shape[3];
+    Weight out{w.name, {cout, map.cols, w.shape[2], w.shape[3]}, std::vector<float>(static_cast<size_t>(cout) * map.cols * kk)};
+    for (int64_t o = 0; o < cout; ++o)
+      for (int64_t i = 0; i < map.cols; ++i)
+        for (int64_t t = 0; t < kk; ++t) {
+          double sum = 0;
+          for (int64_t m = 0; m < mid; ++m) sum += double(w.data[(o * mid + m) * kk + t]) * map.matrix[m * map.cols + i];
+          out.data[(o * map.cols + i) * kk + t] = static_cast<float>(sum);
+        }
+    return out;
   }
 
   void set_band(FusedOp& op) const {
@@ -175,16 +267,29 @@ class Lowering {
     op.name = n.name;
     op.cin = n.in_channels;
     op.cout = n.channels;
-    const Weight& w = graph_.weights[n.weight];
+    Weight composed;
+    const Weight* wp = &graph_.weights[n.weight];
     if (n.bias >= 0) op.bias = graph_.weights[n.bias].data;
-    const Node& src = graph_.nodes[n.inputs[0]];
-    const bool folded = src.op == OpKind::upsample_nearest2x && sole_consumer(n.inputs[0]) == node;
+    const int src_node = n.inputs[0];
+    bool folded = graph_.nodes[src_node].op == OpKind::upsample_nearest2x && sole_consumer(src_node) == node;
+    int src_tensor = folded ? tensor(graph_.nodes[src_node].inputs[0]) : tensor_of_[src_node][instance_];
+    if (foldable_map(src_node, node)) {
+      TAEC_ASSIGN_OR_RETURN(TimeMap map, time_map(src_node));
+      composed = compose(*wp, map);
+      wp = &composed;
+      op.cin = map.cols;
+      op.name += map.tag;
+      folded = map.through_upsample;
+      src_tensor = map.tensor;
+    }
+    const Weight& w = *wp;
+    if (n.groups > 1) return lower_grouped_conv(node, std::move(op), w, src_tensor);
     const double out_px = static_cast<double>(shapes_[node].height) * shapes_[node].width;
     op.model_flops = 2.0 * op.cin * op.cout * n.kernel * n.kernel * out_px;
     if (folded) {
       if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
       op.kind = FusedKind::up2x_conv;
-      op.input = tensor_of_[src.inputs[0]];
+      op.input = src_tensor;
       op.kernel = 2;
       op.int8 = int8_eligible(node, op.input, op.cin, op.cout);
       if (op.int8) {
@@ -208,9 +313,9 @@ class Lowering {
       }
       op.flops = 2.0 * op.cin * op.cout * 4 * out_px;
     } else {
-      if (tensor_of_[n.inputs[0]] < 0) return unsupported(node, "its input was not lowered");
+      if (src_tensor < 0) return unsupported(node, "its input was not lowered");
       op.kind = FusedKind::conv;
-      op.input = tensor_of_[n.inputs[0]];
+      op.input = src_tensor;
       op.kernel = n.kernel;
       op.stride = n.stride;
       op.pad = n.pad;
@@ -224,7 +329,7 @@ class Lowering {
       // output-resolution convs only, 0.020 / 0.011, and those convs are most of the work.
       // Encoders keep fp32: their output-resolution convs make the latent itself (values up to
       // about 6, errors 0.17 in bf16) and run at 1/64 of the image's pixels anyway.
-      const bool output_resolution = decoder_ && shapes_[node].width == shapes_.back().width && shapes_[node].height == shapes_.back().height;
+      const bool output_resolution = decoder_ && shapes_[node].width == widest_conv_;
       op.bf16 = op.winograd && output_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 &&
                 (op.cout % 64 == 0 || op.cout < 64);
       if (op.winograd) {
@@ -258,7 +363,11 @@ class Lowering {
         op.flops = op.model_flops;
       }
     }
-    // Epilogue fusion: relu, or add(other) optionally followed by relu.
+    return fuse_epilogue(node, std::move(op));
+  }
+
+  // Epilogue fusion: relu, or add(other) optionally followed by relu.
+  Status fuse_epilogue(int node, FusedOp op) {
     int result = node;
     const int next = sole_consumer(node);
     if (next >= 0 && graph_.nodes[next].op == OpKind::relu) {
@@ -268,8 +377,8 @@ class Lowering {
     } else if (next >= 0 && graph_.nodes[next].op == OpKind::add) {
       const Node& add = graph_.nodes[next];
       const int other = add.inputs[0] == node ? add.inputs[1] : add.inputs[0];
-      if (tensor_of_[other] < 0) return unsupported(next, "residual operand not lowered before the conv");
-      op.residual = tensor_of_[other];
+      if (tensor(other) < 0) return unsupported(next, "residual operand not lowered before the conv");
+      op.residual = tensor(other);
       fused_[next] = true;
       result = next;
       const int after = sole_consumer(next);
@@ -283,6 +392,50 @@ class Lowering {
     return ok_status();
   }
 
+  // A depthwise conv (groups = channels): direct, fp32, weights [c][kh][kw] -> [kh][kw][c].
+  Status lower_grouped_conv(int node, FusedOp op, const Weight& w, int src_tensor) {
+    const Node& n = graph_.nodes[node];
+    if (n.groups != n.in_channels || n.channels != n.in_channels) return unsupported(node, "grouped conv that is not depthwise");
+    if (src_tensor < 0) return unsupported(node, "its input was not lowered");
+    op.kind = FusedKind::conv;
+    op.input = src_tensor;
+    op.kernel = n.kernel;
+    op.stride = n.stride;
+    op.pad = n.pad;
+    op.groups = n.groups;
+    op.packed = pack(op, "depthwise", [&] {
+      PackedConv p;
+      std::vector<float> hwc(w.data.size());
+      const int taps = n.kernel * n.kernel;
+      for (int c = 0; c < n.channels; ++c)
+        for (int t = 0; t < taps; ++t) hwc[static_cast<size_t>(t) * n.channels + c] = w.data[static_cast<size_t>(c) * taps + t];
+      p.f32.push_back(std::move(hwc));
+      return p;
+    });
+    op.model_flops = op.flops = 2.0 * n.channels * n.kernel * n.kernel * shapes_[node].height * shapes_[node].width;
+    return fuse_epilogue(node, std::move(op));
+  }
+
+  // A tgrow / tpool nobody folds: its own 1x1 conv (a tgrow's channel group for this instance).
+  Status lower_time_map_conv(int node) {
+    TAEC_ASSIGN_OR_RETURN(TimeMap map, time_map(node));
+    if (map.through_upsample) return unsupported(node, "upsample before a time map that is not folded into a conv");
+    FusedOp op;
+    op.kind = FusedKind::conv;
+    op.name = graph_.nodes[node].name + map.tag;
+    op.input = map.tensor;
+    op.cin = map.cols;
+    op.cout = map.rows;
+    op.kernel = 1;
+    op.packed = pack(op, "direct", [&] {
+      PackedConv p;
+      p.f32.push_back(pack_conv_weights(*options_.kernels, map.matrix.data(), op.cout, 1, 1, op.cin));
+      return p;
+    });
+    op.model_flops = op.flops = 2.0 * op.cin * op.cout * shapes_[node].height * shapes_[node].width;
+    return fuse_epilogue(node, std::move(op));
+  }
+
   Status lower_node(int node) {
     const Node& n = graph_.nodes[node];
     switch (n.op) {
@@ -290,28 +443,86 @@ class Lowering {
         FusedOp op;
         op.kind = FusedKind::import_input;
         op.name = "input";
+        op.frame = instance_;
         int result = node;
         const int next = sole_consumer(node);
         if (next >= 0 && graph_.nodes[next].op == OpKind::tanh_clamp) {
           op.clamp_limit = graph_.nodes[next].limit;
           fused_[next] = true;
           result = next;
+        } else if (next >= 0 && graph_.nodes[next].op == OpKind::pixel_unshuffle) {
+          op.factor = graph_.nodes[next].factor;
+          fused_[next] = true;
+          result = next;
         }
         emit(std::move(op), result);
+        return ok_status();
+      }
+      case OpKind::concat_past: {
+        FusedOp op;
+        op.kind = FusedKind::concat;
+        op.name = n.name;
+        op.sources = {tensor(n.inputs[0])};
+        if (state_of_[node] < 0) {
+          const ValueShape& x = shapes_[n.inputs[0]];
+          StateDesc st{x.channels, x.height, x.width, program_.state_floats};
+          program_.state_floats += st.floats();
+          state_of_[node] = static_cast<int>(program_.states.size());
+          program_.states.push_back(st);
+        }
+        op.state = state_of_[node];
+        op.after_op = last_concat_[node];
+        last_concat_[node] = emit(std::move(op), node);
+        return ok_status();
+      }
+      case OpKind::tgrow:
+      case OpKind::tpool: {
+        const int next = sole_consumer(node);
+        const bool into_conv = next >= 0 && graph_.nodes[next].op == OpKind::conv2d && foldable_map(node, next);
+        if (n.op == OpKind::tpool) {  // its frames side by side: the map's input
+          FusedOp cat;
+          cat.kind = FusedKind::concat;
+          cat.name = n.name + ".frames";
+          const int x = n.inputs[0];
+          for (int j = 0; j < n.time_stride; ++j) cat.sources.push_back(tensor_of_[x][instance_ * n.time_stride + j]);
+          ValueShape shape = shapes_[x];
+          shape.channels *= n.time_stride;
+          cat.output = new_tensor(shape);
+          cat.out_height = shape.height;
+          cat.out_width = shape.width;
+          set_band(cat);
+          pooled_[node].resize(time_.per_step[node], -1);
+          pooled_[node][instance_] = cat.output;
+          program_.tensors[cat.output].producer = add_op(std::move(cat));
+        }
+        if (into_conv) return ok_status();  // composed into the conv's weights
+        return lower_time_map_conv(node);
+      }
+      case OpKind::pixel_shuffle: {
+        if (node == graph_.output()) return ok_status();  // done by the export ops
+        FusedOp op;
+        op.kind = FusedKind::pixel_shuffle;
+        op.name = n.name;
+        op.input = tensor(n.inputs[0]);
+        op.factor = n.factor;
+        emit(std::move(op), node);
         return ok_status();
       }
       case OpKind::conv2d:
         return lower_conv(node);
       case OpKind::upsample_nearest2x: {
         const int next = sole_consumer(node);
-        if (next < 0 || graph_.nodes[next].op != OpKind::conv2d) return unsupported(node, "upsample not followed by a conv");
+        const bool into_conv = next >= 0 && graph_.nodes[next].op == OpKind::conv2d;
+        const bool into_time_map =
+            next >= 0 && graph_.nodes[next].op == OpKind::tgrow && sole_consumer(next) >= 0 && foldable_map(next, sole_consumer(next));
+        if (!into_conv && !into_time_map) return unsupported(node, "upsample not followed by a conv");
         return ok_status();  // folded when its conv is lowered
       }
       case OpKind::group_norm: {
         FusedOp op;
         op.kind = FusedKind::group_norm_relu;
         op.name = n.name;
-        op.input = tensor_of_[n.inputs[0]];
+        op.input = tensor(n.inputs[0]);
         op.groups = n.groups;
         op.eps = n.eps;
         op.gamma = graph_.weights[n.weight].data;
@@ -330,6 +541,7 @@ class Lowering {
       case OpKind::relu:
       case OpKind::add:
       case OpKind::tanh_clamp:
+      case OpKind::pixel_unshuffle:
         return unsupported(node, "not fusable into a neighbouring op");
     }
     return unsupported(node, "unknown op");
@@ -339,9 +551,15 @@ class Lowering {
   bool decoder_;
   LowerOptions options_;
   std::vector<ValueShape> shapes_;
+  TemporalInfo time_;
   std::vector<std::vector<int>> consumers_;
-  std::vector<int> tensor_of_;
+  std::vector<std::vector<int>> tensor_of_;  // [node][instance]
+  std::map<int, std::vector<int>> pooled_;   // tpool node -> its concat tensor per instance
   std::vector<bool> fused_;
+  std::vector<int> state_of_;     // concat_past node -> its state
+  std::vector<int> last_concat_;  // concat_past node -> its latest instance's op
+  int instance_ = 0;
+  int widest_conv_ = 0;  // the output resolution's width (bf16 products run there)
   Program program_;
 };
 
@@ -354,6 +572,8 @@ const char* fused_op_name(FusedKind kind) {
     case FusedKind::up2x_conv: return "up2x_conv";
     case FusedKind::group_norm_relu: return "group_norm_relu";
     case FusedKind::export_output: return "export";
+    case FusedKind::concat: return "concat";
+    case FusedKind::pixel_shuffle: return "pixel_shuffle";
   }
   return "?";
 }

@@ -22,16 +22,24 @@ class NchwF32Adapter final : public Plan {
   explicit NchwF32Adapter(std::unique_ptr<Plan> inner)
       : Plan(inner->model_ptr(), nchw_f32(inner->options()), inner->shapes()),
         inner_(std::move(inner)),
-        in_(io_bytes(shapes_.input, inner_->options().io_dtype)),
-        out_(io_bytes(shapes_.output, inner_->options().io_dtype)) {}
+        in_(io_bytes(shapes_.input, inner_->options().io_dtype) * shapes_.frames_in),
+        out_(io_bytes(shapes_.output, inner_->options().io_dtype) * shapes_.frames_out) {}
 
-  Status run(const void* input, void* output) override {
+  Status run_step(const void* input, void* output, float* state) override {
     const PlanOptions& o = inner_->options();
-    export_nchw_f32(static_cast<const float*>(input), shapes_.input, o.layout, o.io_dtype, in_.data());
-    TAEC_RETURN_IF_ERROR(inner_->run(in_.data(), out_.data()));
-    import_nchw_f32(out_.data(), o.layout, o.io_dtype, shapes_.output, static_cast<float*>(output));
+    const size_t in_frame = io_bytes(shapes_.input, o.io_dtype), out_frame = io_bytes(shapes_.output, o.io_dtype);
+    for (int f = 0; f < shapes_.frames_in; ++f) {
+      export_nchw_f32(static_cast<const float*>(input) + f * shapes_.input_frame_elems(), shapes_.input, o.layout, o.io_dtype,
+                      in_.data() + f * in_frame);
+    }
+    TAEC_RETURN_IF_ERROR(inner_->run_step(in_.data(), out_.data(), state));
+    for (int f = 0; f < shapes_.frames_out; ++f) {
+      import_nchw_f32(out_.data() + f * out_frame, o.layout, o.io_dtype, shapes_.output,
+                      static_cast<float*>(output) + f * shapes_.output_frame_elems());
+    }
     return ok_status();
   }
+  size_t state_floats() const override { return inner_->state_floats(); }
   PlanStats stats() const override { return inner_->stats(); }
   std::string program_description() const override { return inner_->program_description(); }
 

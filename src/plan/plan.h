@@ -90,10 +90,15 @@ struct PlanStats {
   std::vector<Tensor> tensors;  // the memory plan (compiled plans only)
 };
 
+// A plan runs in steps (graph.h): `frames_in` input frames to `frames_out` output frames, back
+// to back in its buffers. Image plans: 1 -> 1.
 struct PlanShapes {
-  ValueShape input, output;  // batch 1
-  size_t input_elems() const { return static_cast<size_t>(input.channels) * input.height * input.width; }
-  size_t output_elems() const { return static_cast<size_t>(output.channels) * output.height * output.width; }
+  ValueShape input, output;  // one frame, batch 1
+  int frames_in = 1, frames_out = 1;
+  size_t input_frame_elems() const { return static_cast<size_t>(input.channels) * input.height * input.width; }
+  size_t output_frame_elems() const { return static_cast<size_t>(output.channels) * output.height * output.width; }
+  size_t input_elems() const { return input_frame_elems() * frames_in; }
+  size_t output_elems() const { return output_frame_elems() * frames_out; }
 };
 
 class Plan {
@@ -104,8 +109,17 @@ class Plan {
   const Model& model() const { return *model_; }
   const std::shared_ptr<const Model>& model_ptr() const { return model_; }
 
-  // input/output: dense buffers in options().layout and options().io_dtype.
-  virtual Status run(const void* input, void* output) = 0;
+  // One step. input/output: frames_in / frames_out dense frames in options().layout and
+  // options().io_dtype. state: state_floats() floats that link the steps of a clip (zero at its
+  // start, updated in place); null for a stateless plan. Not reentrant: one step at a time.
+  virtual Status run_step(const void* input, void* output, float* state) = 0;
+  // The stateless case (image plans).
+  Status run(const void* input, void* output) {
+    if (state_floats() > 0) return Status(Code::invalid_argument, "a video plan runs in a stream, which holds its state");
+    return run_step(input, output, nullptr);
+  }
+  // Floats of state between steps (0 for image plans).
+  virtual size_t state_floats() const { return 0; }
   virtual PlanStats stats() const = 0;
   // Canonical text of the compiled program (Program::describe()); "" for the reference engine.
   virtual std::string program_description() const { return ""; }

@@ -1,6 +1,13 @@
 // A model lowered for a fixed shape: fused ops over NHWC activation tensors, and the static row
 // schedule that runs them in bands with bounded memory.
 //
+// Time: a Program is one step of the graph (graph.h): every node runs once per frame of its rate
+// in the step, each run ("instance") its own ops and tensors, unrolled at compile time. Import and
+// export ops name the frame of the step's input or output buffer they read or write. What links
+// steps is the state (StateDesc): the previous frame of every concat_past input, kept outside the
+// arena by whoever runs the program (a stream), read and overwritten row by row by the concat op
+// of each instance in turn (an instance's concat runs after the previous instance's: `after_op`).
+//
 // Tensors are NHWC with zero padding pixels in every row: one on the left, kRightPadPixels on the
 // right (a Winograd F(6x6) tile may read up to six pixels past the last one). A tensor holds
 // `capacity` rows as a ring (row r lives in slot r % capacity); a tensor that something needs
@@ -56,11 +63,20 @@ struct TensorDesc {
 };
 
 enum class FusedKind {
-  import_input,     // user buffer (any layout/dtype) -> NHWC rows, optional tanh clamp
-  conv,             // conv + bias [+ residual] [+ ReLU]
+  import_input,     // user buffer (any layout/dtype) -> NHWC rows, optional tanh clamp, pixel unshuffle
+  conv,             // conv + bias [+ residual] [+ ReLU]; grouped (depthwise) when groups > 1
   up2x_conv,        // nearest 2x upsample folded into the following 3x3 conv
   group_norm_relu,  // GroupNorm (statistics over the whole tensor) + ReLU
-  export_output,    // NHWC rows -> user buffer
+  export_output,    // NHWC rows -> user buffer, optional pixel shuffle
+  concat,           // sources (and a state) side by side on channels; the state then takes source 0
+  pixel_shuffle,    // C*f*f -> C at f x the resolution
+};
+
+// The previous frame of one concat_past input: dense NHWC rows in the state buffer.
+struct StateDesc {
+  int channels = 0, height = 0, width = 0;
+  size_t offset = 0;  // floats from the state buffer's base
+  size_t floats() const { return static_cast<size_t>(channels) * height * width; }
 };
 
 const char* fused_op_name(FusedKind kind);
@@ -100,6 +116,16 @@ struct FusedOp {
   std::vector<float> gamma, beta;
   // import_input
   float clamp_limit = 0;  // 0: none
+  // import_input / export_output: the frame of the step's input / output; with factor > 1 a pixel
+  // unshuffle (import) or shuffle (export, pixel_shuffle) by it
+  int frame = 0;
+  int factor = 1;
+  // concat: tensors side by side on channels in this order, then `state` (-1: none)
+  std::vector<int> sources;
+  int state = -1;
+  // an op that must have finished all its rows before this op's first (the previous instance's
+  // concat, which writes the state this one reads)
+  int after_op = -1;
   double flops = 0;       // multiply-adds x 2 as executed
   double model_flops = 0; // as the unfused model defines them (upsample not folded)
 };
@@ -113,6 +139,8 @@ struct Program {
   std::vector<TensorDesc> tensors;
   std::vector<FusedOp> ops;
   std::vector<Step> steps;
+  std::vector<StateDesc> states;
+  size_t state_floats = 0;
   size_t arena_floats = 0;
   size_t zero_row_offset = 0;  // a row of zeros (max stride) standing in for rows outside the image
   int final_tensor = -1;

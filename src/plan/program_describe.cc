@@ -35,11 +35,18 @@ std::string Program::describe() const {
            op.out_height, op.out_width, op.band_rows, op.kernel, op.stride, op.pad, op.cin, op.cout, int(op.relu));
     append(s, " winograd=%d m=%d bf16=%d bias=%zu stats=%d/%d groups=%d eps=%a clamp=%a\n", int(op.winograd), op.winograd_m,
            int(op.bf16), op.bias.size(), op.stats_input, op.stats_conv_op, op.groups, double(op.eps), double(op.clamp_limit));
+    if (op.frame || op.factor != 1 || !op.sources.empty() || op.state >= 0 || op.after_op >= 0) {  // video programs only
+      s.pop_back();
+      append(s, " frame=%d factor=%d state=%d after=%d sources", op.frame, op.factor, op.state, op.after_op);
+      for (int t : op.sources) append(s, " %d", t);
+      s += "\n";
+    }
     if (op.int8) {  // the calibrated step is part of the program: another calibration is another program
       s.pop_back();
       append(s, " int8 in_scale=%a zero_point=%d\n", double(op.in_scale), op.zero_point);
     }
   }
+  for (const StateDesc& st : states) append(s, "state c=%d h=%d w=%d off=%zu\n", st.channels, st.height, st.width, st.offset);
   s += "steps";
   for (const Step& st : steps) append(s, " %d:%d-%d", st.op, st.row_begin, st.row_end);
   s += "\n";

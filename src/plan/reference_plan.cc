@@ -1,5 +1,6 @@
 #include "plan/reference_plan.h"
 
+#include <cstdint>
 #include <vector>
 
 #include "plan/io_convert.h"
@@ -13,7 +14,8 @@ class ReferencePlan final : public Plan {
   ReferencePlan(std::shared_ptr<const Model> model, const PlanOptions& options, const PlanShapes& shapes)
       : Plan(std::move(model), options, shapes),
         input_(shapes.input_elems()),
-        output_(shapes.output_elems()) {
+        output_(shapes.output_elems()),
+        state_floats_(reference_state_floats(model_->graph, shapes.input.height, shapes.input.width)) {
     for (const ValueShape& v : model_->graph.infer_shapes(shapes.input.height, shapes.input.width)) {
       out_pixels_.push_back(static_cast<double>(v.height) * v.width);
     }
@@ -34,20 +36,33 @@ class ReferencePlan final : public Plan {
     return s;
   }
 
-  Status run(const void* input, void* output) override {
-    import_nchw_f32(input, options_.layout, options_.io_dtype, shapes_.input, input_.data());
-    if (options_.nonfinite == NonfinitePolicy::reject) {
-      TAEC_RETURN_IF_ERROR(check_finite_nchw(
-          input_.data(), shapes_.input, model_->role == Role::decoder ? "latent" : "image"));
+  Status run_step(const void* input, void* output, float* state) override {
+    const size_t dtype_bytes = options_.io_dtype == IoDtype::f16 ? 2 : 4;
+    const size_t in_frame = shapes_.input_frame_elems(), out_frame = shapes_.output_frame_elems();
+    for (int f = 0; f < shapes_.frames_in; ++f) {
+      import_nchw_f32(static_cast<const uint8_t*>(input) + f * in_frame * dtype_bytes, options_.layout, options_.io_dtype,
+                      shapes_.input, input_.data() + f * in_frame);
     }
-    run_graph_reference(model_->graph, shapes_.input.height, shapes_.input.width, input_.data(),
-                        output_.data());
-    export_nchw_f32(output_.data(), shapes_.output, options_.layout, options_.io_dtype, output);
+    if (options_.nonfinite == NonfinitePolicy::reject) {
+      for (int f = 0; f < shapes_.frames_in; ++f) {
+        TAEC_RETURN_IF_ERROR(check_finite_nchw(input_.data() + f * in_frame, shapes_.input,
+                                               model_->role == Role::decoder ? "latent" : "image"));
+      }
+    }
+    if (state_floats() > 0 && state == nullptr) return Status(Code::invalid_argument, "a video plan's step needs its state");
+    run_graph_reference_step(model_->graph, shapes_.input.height, shapes_.input.width, input_.data(), output_.data(), state);
+    for (int f = 0; f < shapes_.frames_out; ++f) {
+      export_nchw_f32(output_.data() + f * out_frame, shapes_.output, options_.layout, options_.io_dtype,
+                      static_cast<uint8_t*>(output) + f * out_frame * dtype_bytes);
+    }
     return ok_status();
   }
 
+  size_t state_floats() const override { return state_floats_; }
+
  private:
   std::vector<float> input_, output_;
+  size_t state_floats_;
   std::vector<double> out_pixels_;  // per node, for FLOP counts
 };
 

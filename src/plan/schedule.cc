@@ -19,6 +19,7 @@ enum class InputRole { main, residual, stats };
 std::vector<std::pair<int, InputRole>> op_inputs(const FusedOp& op) {
   std::vector<std::pair<int, InputRole>> in;
   if (op.input >= 0) in.push_back({op.input, InputRole::main});
+  for (int t : op.sources) in.push_back({t, InputRole::main});
   if (op.residual >= 0) in.push_back({op.residual, InputRole::residual});
   if (op.stats_input >= 0) in.push_back({op.stats_input, InputRole::stats});
   return in;
@@ -39,8 +40,12 @@ RowRange input_rows(const FusedOp& op, const TensorDesc& in, int a, int b, Input
     case FusedKind::group_norm_relu:
       if (op.stats_input < 0) r = {0, in.height};  // statistics from the tensor itself: every row
       break;
+    case FusedKind::pixel_shuffle:
+      r = {a / op.factor, (b - 1) / op.factor + 1};
+      break;
     case FusedKind::import_input:
     case FusedKind::export_output:
+    case FusedKind::concat:
       break;
   }
   return {std::clamp(r.begin, 0, in.height), std::clamp(r.end, 0, in.height)};
@@ -54,8 +59,12 @@ class Scheduler {
     }
   }
 
+  // Every output frame in time order, each whole before the next: frames leave a step in order,
+  // and the later instances of a node run after the earlier ones (see after_op).
   void run() {
-    produce(static_cast<int>(p_.ops.size()) - 1, p_.ops.back().out_height);
+    for (size_t i = 0; i < p_.ops.size(); ++i) {
+      if (p_.ops[i].kind == FusedKind::export_output) produce(static_cast<int>(i), p_.ops[i].out_height);
+    }
   }
 
  private:
@@ -82,6 +91,7 @@ class Scheduler {
 
   void produce(int op_index, int upto) {
     FusedOp& op = p_.ops[op_index];
+    if (done_[op_index] == 0 && upto > 0 && op.after_op >= 0) produce(op.after_op, p_.ops[op.after_op].out_height);
     while (done_[op_index] < upto) {
       const int a = done_[op_index];
       const int b = std::min(a + op.band_rows, op.out_height);
