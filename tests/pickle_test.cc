@@ -370,3 +370,16 @@ TEST(PickleTest, RefusesStateDictsWithMoreEntriesThanAnyModelHas) {
   for (int i = 0; i <= 100000; ++i) p.str("t" + std::to_string(i)).op(BINGET).le(0, 1);
   expect_error({"100001 entries", p.op(SETITEMS).op(STOP).bytes(), Code::format, "more than 100000 entries"});
 }
+
+// torch.save(tensor) (latents saved from a pipeline): one tensor, named "tensor".
+TEST(PickleTest, ReadsABareTensorAsOneNamedTensor) {
+  Pickle p;
+  p.proto(2);
+  TensorSpec t;
+  add_tensor(p, t);
+  auto r = unpickle(p.op(STOP).bytes());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->tensors.size(), 1u);
+  EXPECT_EQ(r->tensors[0].name, "tensor");
+  EXPECT_EQ(r->tensors[0].shape, (std::vector<int64_t>{2, 3}));
+}

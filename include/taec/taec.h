@@ -18,6 +18,31 @@
  *   taec_plan_free(plan);
  *   taec_model_free(model);
  *
+ * Decoding a video latent by latent (TAEHV family: Wan, HunyuanVideo, LTX, ...) with a stream,
+ * which holds the clip's temporal state; memory is fixed at compile time, whatever the clip's
+ * length:
+ *
+ *   taec_load_options lo;
+ *   taec_load_options_init(&lo);
+ *   lo.role = TAEC_ROLE_DECODER;          // TAEHV files hold the encoder and the decoder
+ *   taec_model_load("taew2_1.pth", &lo, &model);
+ *   opts.image_height = 480;              // the frames' size: latents are 60 x 104
+ *   opts.image_width = 832;
+ *   opts.layout = TAEC_LAYOUT_NCHW;       // each latent [1,16,60,104], each frame [1,3,480,832]
+ *   taec_plan_compile(model, &opts, &plan);
+ *   taec_stream_options so;
+ *   taec_stream_options_init(&so);
+ *   so.clip_latents = T;                  // 0 if unknown (see taec_stream_options)
+ *   taec_stream* stream = NULL;
+ *   taec_stream_create(plan, &so, &stream);
+ *   for (int t = 0; t < T; ++t) {
+ *     taec_stream_push(stream, latents[t]);      // the first gives 1 frame, later ones 4
+ *     while (taec_stream_pending(stream) > 0) taec_stream_pull(stream, frame), show(frame);
+ *   }
+ *   taec_stream_flush(stream);                   // end of clip (some variants add frames)
+ *   while (taec_stream_pending(stream) > 0) taec_stream_pull(stream, frame), show(frame);
+ *   taec_stream_free(stream);                    // before its plan
+ *
  * Conventions:
  * - Every function that can fail returns taec_status; on failure the calling thread's
  *   taec_last_error() says what failed, on which file/tensor/shape, and why.
@@ -97,9 +122,14 @@ typedef struct taec_model_info {
   const char* source_sha256;   /* lower-case hex SHA-256 of the weight file */
   int latent_channels;
   int image_channels;          /* 3 */
-  int spatial_factor;          /* image pixels per latent pixel along each axis: 8 */
+  int spatial_factor;          /* image pixels per latent pixel along each axis: 8 (video: 8 x patch) */
   uint64_t parameter_count;
   size_t tensor_count;
+  /* Video TAEs (TAEHV family); 0 / "image" for image TAEs. */
+  int is_video;
+  int time_factor;             /* frames per latent: 4 (LTX: 8) */
+  int patch;                   /* pixel (un)shuffle factor of the frames: 1, 2 or 4 */
+  const char* frame_rule;      /* "standard", "cogvideox", "h3" (docs/VIDEO.md), or "image" */
 } taec_model_info;
 
 /* Strings stay valid while the model lives. */
@@ -217,17 +247,65 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
 void taec_plan_free(taec_plan* plan);
 
 typedef struct taec_plan_io {
-  int64_t input_shape[4];  /* in the plan's layout, batch 1 */
+  int64_t input_shape[4];  /* one frame, in the plan's layout, batch 1 */
   int64_t output_shape[4];
-  size_t input_elems;
-  size_t output_elems;
+  size_t input_elems;      /* of one run (step): frames_in frames */
+  size_t output_elems;     /* frames_out frames */
+  /* A video plan runs in steps of frames_in frames in, frames_out out (decoders 1 latent ->
+   * time_factor raw frames; encoders time_factor frames -> 1 latent), linked by state_bytes of
+   * state: run it through a stream (taec_stream_*). Image plans: 1, 1, 0. */
+  int frames_in, frames_out;
+  size_t state_bytes;
 } taec_plan_io;
 
 taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out);
 
 /* input: input_elems of io_dtype; output: output_elems of io_dtype. Decoder output is NOT clamped
- * (clamp to [0,1] for display); encoder input is RGB in [0,1]. */
+ * (clamp to [0,1] for display); encoder input is RGB in [0,1]. Image plans only: a video plan
+ * runs in a stream. */
 taec_status taec_plan_run(taec_plan* plan, const void* input, void* output);
+
+/* ---- Streams: a video clip through a plan ---------------------------------------------------
+ *
+ * A stream owns what one clip needs beyond the (immutable, shareable) plan: the temporal state
+ * (every MemBlock's previous input), its position in the clip, and the variant's frame rules, so
+ * the frames are exactly the reference's decode_video / encode_video, each as soon as it exists.
+ *   decoder: push one latent; its frames are then pending: the first latent gives 1 frame
+ *            (the reference drops the first time_factor - 1 raw frames), each later one
+ *            time_factor. Pull them before the next push.
+ *   encoder: push one RGB frame [0,1]; every time_factor frames a latent is pending. flush()
+ *            pads the clip's end with copies of its last frame, as the reference does.
+ * A stream borrows its plan: free streams first. Streams of one plan run one push at a time
+ * (they share the plan's activation memory); each stream has its own state. */
+typedef struct taec_stream taec_stream;
+
+typedef struct taec_stream_options {
+  /* Decoder: the clip's length in latents, or 0 when unknown (a live stream). Only rules that
+   * depend on the clip's end need it: CogVideoX keeps all frames of an even-length clip, MiniMax
+   * H3 drops the clip's last 12 frames; without it those are emitted as the start rules say. */
+  int clip_latents;
+} taec_stream_options;
+
+void taec_stream_options_init(taec_stream_options* options);
+taec_status taec_stream_create(taec_plan* plan, const taec_stream_options* options, taec_stream** out);
+/* One latent (decoder) or frame (encoder): the plan's input_shape, layout and io_dtype. */
+taec_status taec_stream_push(taec_stream* stream, const void* input);
+/* End of the clip; afterwards only pulls, until taec_stream_reset. */
+taec_status taec_stream_flush(taec_stream* stream);
+size_t taec_stream_pending(const taec_stream* stream);
+/* The oldest pending frame (decoder; output_shape) or latent (encoder) into output. */
+taec_status taec_stream_pull(taec_stream* stream, void* output);
+/* Start a new clip: state zeroed; the same pushes then give bitwise the same outputs. */
+taec_status taec_stream_reset(taec_stream* stream);
+
+typedef struct taec_stream_info {
+  size_t state_bytes;    /* fixed: the temporal state */
+  size_t output_bytes;   /* one pulled frame or latent */
+  int64_t pushed, pulled;
+} taec_stream_info;
+
+taec_status taec_stream_get_info(const taec_stream* stream, taec_stream_info* out);
+void taec_stream_free(taec_stream* stream);
 
 /* What a plan chose when it was compiled. Strings stay valid until the next call on the plan. */
 typedef struct taec_plan_stats {
@@ -367,6 +445,11 @@ taec_status taec_npy_load(const char* path, taec_array** out);
 /* Writes a .npy file atomically (temporary file + rename), as float32 or float16. */
 taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape,
                           taec_dtype dtype);
+
+/* Reads one tensor from a file, told by content: a .npy, a PyTorch file saved with
+ * torch.save(tensor) (e.g. bf16 latents saved from a GPU), or a .pth / .safetensors holding one
+ * tensor. Always float32. */
+taec_status taec_tensor_load(const char* path, taec_array** out);
 
 /* Reads a PNG or JPEG (format from content; any other format is refused naming it) as
  * [1,3,H,W] float32 RGB in [0,1], turned upright by its EXIF orientation. README.md "What taec

@@ -35,6 +35,7 @@ struct PlanDeleter { void operator()(taec_plan* p) const { taec_plan_free(p); } 
 struct ArrayDeleter { void operator()(taec_array* p) const { taec_array_free(p); } };
 struct PackageDeleter { void operator()(taec_package* p) const { taec_package_free(p); } };
 struct CalibrationDeleter { void operator()(taec_calibration* p) const { taec_calibration_free(p); } };
+struct StreamDeleter { void operator()(taec_stream* p) const { taec_stream_free(p); } };
 }  // namespace detail
 
 class Model {
@@ -91,6 +92,32 @@ class Plan {
   friend class Package;
   explicit Plan(taec_plan* raw) : handle_(raw) {}
   std::unique_ptr<taec_plan, detail::PlanDeleter> handle_;
+};
+
+// A video clip through a plan (taec.h "Streams"). Borrows the plan: destroy the stream first.
+class Stream {
+ public:
+  explicit Stream(Plan& plan, int clip_latents = 0) {
+    taec_stream_options o;
+    taec_stream_options_init(&o);
+    o.clip_latents = clip_latents;
+    taec_stream* raw = nullptr;
+    check(taec_stream_create(plan.get(), &o, &raw));
+    handle_.reset(raw);
+  }
+  void push(const void* input) { check(taec_stream_push(handle_.get(), input)); }
+  void flush() { check(taec_stream_flush(handle_.get())); }
+  size_t pending() const { return taec_stream_pending(handle_.get()); }
+  void pull(void* output) { check(taec_stream_pull(handle_.get(), output)); }
+  void reset() { check(taec_stream_reset(handle_.get())); }
+  taec_stream_info info() const {
+    taec_stream_info i;
+    check(taec_stream_get_info(handle_.get(), &i));
+    return i;
+  }
+
+ private:
+  std::unique_ptr<taec_stream, detail::StreamDeleter> handle_;
 };
 
 // Int8 activation ranges (TAEC_PRECISION_INT8): set options.calibration = calibration.get().
@@ -161,6 +188,11 @@ class Array {
   static Array load_npy(const std::string& path) {
     taec_array* raw = nullptr;
     check(taec_npy_load(path.c_str(), &raw));
+    return Array(raw);
+  }
+  static Array load_tensor(const std::string& path) {
+    taec_array* raw = nullptr;
+    check(taec_tensor_load(path.c_str(), &raw));
     return Array(raw);
   }
   static Array load_image(const std::string& path) {

@@ -14,6 +14,7 @@
 #include "package/package.h"
 #include "plan/calibration.h"
 #include "plan/plan.h"
+#include "plan/stream.h"
 #include "taec/taec.h"
 
 struct taec_model {
@@ -32,6 +33,10 @@ struct taec_calibration {
 struct taec_plan {
   std::unique_ptr<taec::Plan> plan;
   taec::PlanStats stats;  // backs the strings handed out by the stats/profile getters
+};
+
+struct taec_stream {
+  std::unique_ptr<taec::Stream> stream;
 };
 
 namespace taec {

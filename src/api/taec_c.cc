@@ -6,9 +6,11 @@
 #include <new>
 #include <string>
 
+#include "graph/frame_rules.h"
 #include "graph/model.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "io/tensor_file.h"
 #include "io/weights_locator.h"
 #include "plan/plan.h"
 #include "taec/taec.h"
@@ -110,6 +112,10 @@ taec_status taec_model_get_info(const taec_model* model, taec_model_info* out) {
   out->spatial_factor = m.spatial_factor;
   out->parameter_count = m.parameter_count;
   out->tensor_count = m.tensors.size();
+  out->is_video = m.is_video();
+  out->time_factor = m.video.time_factor;
+  out->patch = m.video.patch;
+  out->frame_rule = taec::frame_rule_name(m.video.rule);
   return report(taec::ok_status());
 }
 
@@ -189,6 +195,9 @@ taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out) {
   fill(s.output, out->output_shape);
   out->input_elems = s.input_elems();
   out->output_elems = s.output_elems();
+  out->frames_in = s.frames_in;
+  out->frames_out = s.frames_out;
+  out->state_bytes = plan->plan->state_floats() * sizeof(float);
   return report(taec::ok_status());
 }
 
@@ -238,6 +247,17 @@ taec_status taec_npy_save(const char* path, const float* data, int rank, const i
       if (d < 0) return invalid("taec_npy_save: negative dimension");
     }
     return report(taec::write_npy(path, data, dims, dtype == TAEC_DTYPE_F16));
+  });
+}
+
+taec_status taec_tensor_load(const char* path, taec_array** out) {
+  if (path == nullptr || out == nullptr) return invalid("taec_tensor_load: NULL argument");
+  *out = nullptr;
+  return guarded(path, [&] {
+    auto a = taec::read_tensor_file(path);
+    if (!a.ok()) return report(a.status());
+    if (a->shape.size() > 8) return report(taec::Status(taec::Code::shape, std::string(path) + ": rank over 8"));
+    return make_array(a->shape, a->data, out);
   });
 }
 

@@ -13,6 +13,16 @@ constexpr int kH3DroppedLatents = 3;
 
 }  // namespace
 
+const char* frame_rule_name(FrameRule rule) {
+  switch (rule) {
+    case FrameRule::image: return "image";
+    case FrameRule::standard: return "standard";
+    case FrameRule::cogvideox: return "cogvideox";
+    case FrameRule::h3: return "h3";
+  }
+  return "?";
+}
+
 bool DecodeTrim::keep(long raw) const {
   switch (rule) {
     case FrameRule::image: return raw == 0;

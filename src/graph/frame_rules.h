@@ -9,6 +9,9 @@
 
 namespace taec {
 
+// "image", "standard", "cogvideox", "h3".
+const char* frame_rule_name(FrameRule rule);
+
 // Decoder. `latents`: the clip's latent count, or 0 when a stream does not know it (open-ended):
 // then the rules that need the clip's end (cogvideox's even-length case, H3's final frames) are
 // not applied and every frame the start rule keeps is emitted.

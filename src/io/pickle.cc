@@ -400,6 +400,13 @@ Status Unpickler::step(uint8_t op, bool* stop) {
 }
 
 Result<PickledStateDict> Unpickler::finish(Value* root) {
+  if (root->kind == Kind::tensor) {  // torch.save(tensor): one tensor, named "tensor"
+    PickledStateDict out;
+    out.storages = std::move(storages_);
+    out.tensors.push_back(root->tensor);
+    out.tensors.back().name = "tensor";
+    return out;
+  }
   if (root->kind != Kind::dict) {
     return Status(Code::unsupported, what_ + ": the pickle holds a " + kind_name(root->kind) +
                                          ", not a state_dict (a dict of tensors)");

@@ -1,6 +1,7 @@
 // Restricted unpickler for PyTorch state_dicts (`data.pkl` inside a .pth zip).
 //
-// It understands exactly what `torch.save(model.state_dict())` writes: an OrderedDict (with its
+// It understands exactly what `torch.save(model.state_dict())` writes — or `torch.save(tensor)`,
+// read as one tensor named "tensor" — : an OrderedDict (with its
 // `_metadata` BUILD state, ignored) of tensors rebuilt by torch._utils._rebuild_tensor_v2 over
 // persistent-id storages (torch.{Half,Float,BFloat16}Storage). Any other global, and every opcode
 // that could import or call something else (INST, OBJ, NEWOBJ, EXT*, …), is refused with an error
