@@ -33,6 +33,7 @@ class FastPlan final : public Plan {
         i8_(i8),
         pool_(options.threads),
         isa_note_(std::move(isa_note)) {
+    if (options.winograd_tiles > 0) winograd_tiles_ = options.winograd_tiles;
     if (options.shared_arena && options.shared_arena_floats >= program_.arena_floats) {
       arena_ = options.shared_arena;  // the caller (a flexible plan) zeroes it before each run
     } else {
@@ -52,12 +53,12 @@ class FastPlan final : public Plan {
     size_t winograd_floats = 0;
     for (const auto& op : program_.ops) {
       const size_t positions = static_cast<size_t>(op.winograd_m + 2) * (op.winograd_m + 2);
-      if (op.winograd) winograd_floats = std::max(winograd_floats, positions * (kWinogradTiles * (op.cin + op.cout) + 32));
+      if (op.winograd) winograd_floats = std::max(winograd_floats, positions * (winograd_tiles_ * (op.cin + op.cout) + 32));
     }
     winograd_scratch_.assign(winograd_floats ? pool_.threads() : 0, std::vector<float>(winograd_floats));
     size_t bf16_elems = 0;
     for (const auto& op : program_.ops) {
-      if (op.bf16) bf16_elems = std::max(bf16_elems, static_cast<size_t>(36) * (kWinogradTiles * op.cin + 16));
+      if (op.bf16) bf16_elems = std::max(bf16_elems, static_cast<size_t>(36) * (winograd_tiles_ * op.cin + 16));
     }
     winograd_bf16_scratch_.assign(bf16_elems ? pool_.threads() : 0, std::vector<uint16_t>(bf16_elems));
     gn_partials_.assign(stat_channels ? kStatSegments : 0, std::vector<double>(2 * stat_channels));
@@ -329,16 +330,16 @@ class FastPlan final : public Plan {
     }
   }
 
-  // One step of a Winograd conv: items are (M-row tile row, chunk of kWinogradTiles tiles); each
+  // One step of a Winograd conv: items are (M-row tile row, chunk of winograd_tiles_ tiles); each
   // transforms its input tiles, runs the (M+2)^2 per-position GEMMs, and transforms back.
   void run_winograd_step(const FusedOp& op, const Step& s) {
     const int mt = op.winograd_m, t = mt + 2, positions = t * t;
     const int tiles_x = (op.out_width + mt - 1) / mt;
     const int tile_rows = (s.row_end - s.row_begin + mt - 1) / mt;
-    // At most kWinogradTiles per item, and enough items that every thread gets an equal share
+    // At most winograd_tiles_ per item, and enough items that every thread gets an equal share
     // (a 3-item step on 2 threads idles one for a third of it). Grouping does not change a bit.
     const int threads = pool_.threads();
-    int chunks = (tiles_x + kWinogradTiles - 1) / kWinogradTiles;
+    int chunks = (tiles_x + winograd_tiles_ - 1) / winograd_tiles_;
     while (threads > 1 && chunks < tiles_x && (tile_rows * chunks < 2 * threads || (tile_rows * chunks) % threads != 0)) ++chunks;
     const int per_chunk = (tiles_x + chunks - 1) / chunks;
     const auto& fns = kernels_.winograd_for(mt);
@@ -705,9 +706,9 @@ class FastPlan final : public Plan {
   std::string isa_note_;
   std::shared_ptr<float> arena_;
   static constexpr int kStatSegments = 8;
-  // Tiles per Winograd work item: its transformed input and products ((M+2)^2 x tiles x 64
-  // floats each, 295 KB for F(4x4), 524 KB for F(6x6)) stay in L2.
-  static constexpr int kWinogradTiles = 32;
+  // Tiles per Winograd work item (PlanOptions::winograd_tiles): its transformed input and products
+  // ((M+2)^2 x tiles x channels floats each); more tiles read each position's weights fewer times.
+  int winograd_tiles_ = 32;
   std::vector<std::vector<float>> winograd_scratch_;  // per thread: [positions][tiles][cin], then [..][cout]
   std::vector<std::vector<uint16_t>> winograd_bf16_scratch_;  // per thread: [36][tiles][cin] in bf16
   std::vector<std::vector<float>> scale_shift_;

@@ -45,8 +45,11 @@ struct PlanOptions {
   // Internal knobs (not in the C API):
   // plans compiled with one cache share their packed weights (a package's sizes);
   std::shared_ptr<PackedWeightCache> packed_cache;
-  // target output pixels per schedule step (0 = the default, kDefaultBandPixels);
+  // target output pixels per schedule step (0 = the default, kDefaultBandPixels; video plans
+  // kVideoBandPixels);
   int band_pixels = 0;
+  // Winograd tiles per work item (0 = 32; video plans 64).
+  int winograd_tiles = 0;
   // direct convolution only: the fp32 cross-check a package is validated against.
   bool direct_conv_only = false;
   // run in this arena instead of allocating one, if it holds at least the floats the plan

@@ -31,6 +31,7 @@ namespace taec {
 
 constexpr int kRightPadPixels = 6;
 constexpr int kDefaultBandPixels = 4096;
+constexpr int kVideoBandPixels = 16384;
 
 // Bytes of one quantized (u8) row: a zero-point pixel, `width` pixels, a zero-point pixel,
 // rounded to 64 so rows stay cache-line aligned.
