@@ -42,8 +42,19 @@ class Lowering {
     fused_.assign(graph_.nodes.size(), false);
     state_of_.assign(graph_.nodes.size(), -1);
     last_concat_.assign(graph_.nodes.size(), -1);
-    for (const Node& n : graph_.nodes) {
-      if (n.op == OpKind::conv2d) widest_conv_ = std::max(widest_conv_, shapes_[&n - graph_.nodes.data()].width);
+    // bf16 products run in the Winograd convs of the highest resolution that has any: an image
+    // decoder's output resolution; a video decoder's last MemBlock stage (its output-resolution
+    // convs are an upsample conv and the RGB conv).
+    const int lanes = options_.kernels ? options_.kernels->lanes : 1;
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      const Node& n = graph_.nodes[i];
+      int src = n.inputs.empty() ? -1 : n.inputs[0];
+      if (src >= 0 && graph_.nodes[src].op == OpKind::tgrow) src = graph_.nodes[src].inputs[0];
+      const bool upsampled = src >= 0 && graph_.nodes[src].op == OpKind::upsample_nearest2x;
+      if (n.op == OpKind::conv2d && n.kernel == 3 && n.stride == 1 && n.groups <= 1 && !upsampled && n.in_channels % lanes == 0 &&
+          n.channels % lanes == 0) {
+        widest_winograd_ = std::max(widest_winograd_, shapes_[i].width);
+      }
     }
   }
 
@@ -329,8 +340,8 @@ class Lowering {
       // output-resolution convs only, 0.020 / 0.011, and those convs are most of the work.
       // Encoders keep fp32: their output-resolution convs make the latent itself (values up to
       // about 6, errors 0.17 in bf16) and run at 1/64 of the image's pixels anyway.
-      const bool output_resolution = decoder_ && shapes_[node].width == widest_conv_;
-      op.bf16 = op.winograd && output_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 &&
+      const bool top_resolution = decoder_ && shapes_[node].width == widest_winograd_;
+      op.bf16 = op.winograd && top_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 &&
                 (op.cout % 64 == 0 || op.cout < 64);
       if (op.winograd) {
         // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
@@ -559,7 +570,7 @@ class Lowering {
   std::vector<int> state_of_;     // concat_past node -> its state
   std::vector<int> last_concat_;  // concat_past node -> its latest instance's op
   int instance_ = 0;
-  int widest_conv_ = 0;  // the output resolution's width (bf16 products run there)
+  int widest_winograd_ = 0;  // width of the highest-resolution Winograd convs (bf16 products run there)
   Program program_;
 };
 
