@@ -135,6 +135,11 @@ typedef struct taec_model_info {
 /* Strings stay valid while the model lives. */
 taec_status taec_model_get_info(const taec_model* model, taec_model_info* out);
 
+/* Video models: the length of a whole clip after the variant's frame rules (docs/VIDEO.md). A
+ * decoder gives the frames `count` latents decode to (standard: t(count-1)+1); an encoder the
+ * latents a clip of `count` frames encodes to. count >= 1; image models: count. */
+taec_status taec_model_clip_length(const taec_model* model, int64_t count, int64_t* out);
+
 typedef struct taec_tensor_info {
   const char* name;  /* as stored in the checkpoint */
   const char* dtype; /* "f16", "bf16" or "f32", as stored */
@@ -445,6 +450,19 @@ taec_status taec_npy_load(const char* path, taec_array** out);
 /* Writes a .npy file atomically (temporary file + rename), as float32 or float16. */
 taec_status taec_npy_save(const char* path, const float* data, int rank, const int64_t* shape,
                           taec_dtype dtype);
+
+/* A .npy written piece by piece (a long clip's frames, without holding them): the header at open,
+ * then elements as they are produced, at element offsets (a pipe or terminal takes them in
+ * order only). Atomic: the file appears at close only if every element was written; free
+ * without close (or a failed close) leaves nothing. */
+typedef struct taec_npy_writer taec_npy_writer;
+taec_status taec_npy_writer_open(const char* path, int rank, const int64_t* shape, taec_dtype dtype,
+                                 taec_npy_writer** out);
+taec_status taec_npy_writer_write(taec_npy_writer* writer, uint64_t offset, const float* data,
+                                  size_t count);
+/* Commits and frees the writer, whatever the outcome. */
+taec_status taec_npy_writer_close(taec_npy_writer* writer);
+void taec_npy_writer_free(taec_npy_writer* writer);
 
 /* Reads one tensor from a file, told by content: a .npy, a PyTorch file saved with
  * torch.save(tensor) (e.g. bf16 latents saved from a GPU), or a .pth / .safetensors holding one

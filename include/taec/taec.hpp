@@ -36,6 +36,7 @@ struct ArrayDeleter { void operator()(taec_array* p) const { taec_array_free(p);
 struct PackageDeleter { void operator()(taec_package* p) const { taec_package_free(p); } };
 struct CalibrationDeleter { void operator()(taec_calibration* p) const { taec_calibration_free(p); } };
 struct StreamDeleter { void operator()(taec_stream* p) const { taec_stream_free(p); } };
+struct NpyWriterDeleter { void operator()(taec_npy_writer* p) const { taec_npy_writer_free(p); } };
 }  // namespace detail
 
 class Model {
@@ -54,6 +55,11 @@ class Model {
     taec_tensor_info t;
     check(taec_model_get_tensor(handle_.get(), index, &t));
     return t;
+  }
+  int64_t clip_length(int64_t count) const {
+    int64_t n = 0;
+    check(taec_model_clip_length(handle_.get(), count, &n));
+    return n;
   }
   const taec_model* get() const { return handle_.get(); }
 
@@ -214,6 +220,21 @@ inline void save_npy(const std::string& path, const float* data, const std::vect
                      taec_dtype dtype = TAEC_DTYPE_F32) {
   check(taec_npy_save(path.c_str(), data, static_cast<int>(shape.size()), shape.data(), dtype));
 }
+
+// A .npy filled piece by piece (taec.h taec_npy_writer); destroyed without close(), it leaves nothing.
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, const std::vector<int64_t>& shape, taec_dtype dtype = TAEC_DTYPE_F32) {
+    taec_npy_writer* raw = nullptr;
+    check(taec_npy_writer_open(path.c_str(), static_cast<int>(shape.size()), shape.data(), dtype, &raw));
+    handle_.reset(raw);
+  }
+  void write(uint64_t offset, const float* data, size_t count) { check(taec_npy_writer_write(handle_.get(), offset, data, count)); }
+  void close() { check(taec_npy_writer_close(handle_.release())); }
+
+ private:
+  std::unique_ptr<taec_npy_writer, detail::NpyWriterDeleter> handle_;
+};
 
 inline void save_png(const std::string& path, const float* data, int height, int width, taec_layout layout) {
   check(taec_image_save_png(path.c_str(), data, height, width, layout));

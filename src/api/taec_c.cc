@@ -10,6 +10,7 @@
 #include "graph/model.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "io/npy_writer.h"
 #include "io/tensor_file.h"
 #include "io/weights_locator.h"
 #include "plan/plan.h"
@@ -97,6 +98,20 @@ taec_status taec_model_load(const char* path, const taec_load_options* options, 
 }
 
 void taec_model_free(taec_model* model) { delete model; }
+
+taec_status taec_model_clip_length(const taec_model* model, int64_t count, int64_t* out) {
+  if (model == nullptr || out == nullptr) return invalid("taec_model_clip_length: NULL argument");
+  if (count < 1 || count > (int64_t{1} << 24)) return invalid("taec_model_clip_length: count must be 1..2^24, not " + std::to_string(count));
+  const taec::Model& m = *model->model;
+  if (!m.is_video()) {
+    *out = count;
+  } else if (m.role == taec::Role::decoder) {
+    *out = taec::decode_trim(m, static_cast<int>(count)).frames();
+  } else {
+    *out = taec::encoded_latents(m, count);
+  }
+  return TAEC_OK;
+}
 
 taec_status taec_model_get_info(const taec_model* model, taec_model_info* out) {
   if (model == nullptr || out == nullptr) return invalid("taec_model_get_info: NULL argument");
@@ -249,6 +264,36 @@ taec_status taec_npy_save(const char* path, const float* data, int rank, const i
     return report(taec::write_npy(path, data, dims, dtype == TAEC_DTYPE_F16));
   });
 }
+
+struct taec_npy_writer {
+  taec::NpyWriter writer;
+};
+
+taec_status taec_npy_writer_open(const char* path, int rank, const int64_t* shape, taec_dtype dtype, taec_npy_writer** out) {
+  if (path == nullptr || out == nullptr || (rank > 0 && shape == nullptr)) return invalid("taec_npy_writer_open: NULL argument");
+  *out = nullptr;
+  if (rank < 0 || rank > 8) return invalid("taec_npy_writer_open: rank must be 0..8");
+  if (!one_of(dtype, {TAEC_DTYPE_F32, TAEC_DTYPE_F16})) return invalid("taec_npy_writer_open: invalid dtype");
+  return guarded(path, [&] {
+    auto w = taec::NpyWriter::open(path, std::vector<int64_t>(shape, shape + rank), dtype == TAEC_DTYPE_F16);
+    if (!w.ok()) return report(w.status());
+    *out = new taec_npy_writer{std::move(*w)};
+    return TAEC_OK;
+  });
+}
+
+taec_status taec_npy_writer_write(taec_npy_writer* writer, uint64_t offset, const float* data, size_t count) {
+  if (writer == nullptr || (data == nullptr && count > 0)) return invalid("taec_npy_writer_write: NULL argument");
+  return guarded(writer->writer.path(), [&] { return report(writer->writer.write(offset, data, count)); });
+}
+
+taec_status taec_npy_writer_close(taec_npy_writer* writer) {
+  if (writer == nullptr) return invalid("taec_npy_writer_close: NULL writer");
+  std::unique_ptr<taec_npy_writer> owned(writer);
+  return guarded(owned->writer.path(), [&] { return report(owned->writer.commit()); });
+}
+
+void taec_npy_writer_free(taec_npy_writer* writer) { delete writer; }
 
 taec_status taec_tensor_load(const char* path, taec_array** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_tensor_load: NULL argument");

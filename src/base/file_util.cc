@@ -186,6 +186,20 @@ Status OutputFile::write(const void* data, size_t size) {
   return ok_status();
 }
 
+Status OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
+  if (fd_ < 0) return Status(Code::internal, path_ + ": write after commit");
+  if (!seekable_) return Status(Code::internal, path_ + ": positioned write to a stream");
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status(Code::io, path_ + ": write failed: " + errno_text());
+    done += static_cast<size_t>(n);
+  }
+  return ok_status();
+}
+
 Status OutputFile::commit() {
   if (fd_ < 0) return Status(Code::internal, path_ + ": committed twice");
   auto fail = [&](const std::string& what) {

@@ -46,6 +46,8 @@ class OutputFile {
   // False when writing through to a FIFO, terminal or other stream that cannot seek.
   bool seekable() const { return seekable_; }
   Status write(const void* data, size_t size);
+  // At a byte offset (pwrite); seekable outputs only. Does not move the write() position.
+  Status write_at(uint64_t offset, const void* data, size_t size);
   // Atomic outputs: fsync, set the mode, rename into place, fsync the directory.
   Status commit();
 

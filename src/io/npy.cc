@@ -172,12 +172,10 @@ Result<NpyArray> read_npy(const std::string& path) {
   return parse_npy(path, bytes);
 }
 
-std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& shape, bool fp16) {
+std::vector<uint8_t> npy_header(const std::vector<int64_t>& shape, bool fp16) {
   std::string header = std::string("{'descr': '") + (fp16 ? "<f2" : "<f4") + "', 'fortran_order': False, 'shape': (";
-  size_t numel = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     header += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
-    numel *= static_cast<size_t>(shape[i]);
   }
   if (shape.size() == 1) header.pop_back();
   header += "), }";
@@ -187,6 +185,13 @@ std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& s
   std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                               static_cast<uint8_t>(header.size() & 0xff), static_cast<uint8_t>(header.size() >> 8)};
   out.insert(out.end(), header.begin(), header.end());
+  return out;
+}
+
+std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& shape, bool fp16) {
+  size_t numel = 1;
+  for (int64_t d : shape) numel *= static_cast<size_t>(d);
+  std::vector<uint8_t> out = npy_header(shape, fp16);
   const size_t start = out.size();
   out.resize(start + numel * (fp16 ? 2 : 4));
   for (size_t i = 0; i < numel; ++i) {

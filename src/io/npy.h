@@ -20,6 +20,9 @@ struct NpyArray {
 Result<NpyArray> parse_npy(const std::string& path, const std::vector<uint8_t>& bytes);
 Result<NpyArray> read_npy(const std::string& path);
 
+// The header (magic, version, dict, padding to 64 bytes) of an array of `shape`.
+std::vector<uint8_t> npy_header(const std::vector<int64_t>& shape, bool fp16);
+
 // fp16 = true writes '<f2' (rounded to nearest even), else '<f4'.
 std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& shape, bool fp16);
 Status write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape, bool fp16);

@@ -62,6 +62,19 @@ taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape
   return TAEC_LAYOUT_NCHW;  // also when neither fits: the shape check then names the mismatch
 }
 
+// [C,H,W] <-> [H,W,C]: `from` is the layout of `in`; `out` gets the other one.
+void convert_layout(const float* in, int c, int h, int w, taec_layout from, float* out) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int ch = 0; ch < c; ++ch)
+    for (size_t i = 0; i < plane; ++i) {
+      if (from == TAEC_LAYOUT_NCHW) {
+        out[i * c + ch] = in[ch * plane + i];
+      } else {
+        out[ch * plane + i] = in[i * c + ch];
+      }
+    }
+}
+
 std::string batch_path(const std::string& path, int64_t index, int64_t batch) {
   if (batch == 1) return path;
   const size_t slash = path.find_last_of('/');

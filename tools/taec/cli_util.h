@@ -35,6 +35,9 @@ enum class LayoutChoice { automatic, nchw, nhwc };
 taec_layout choose_layout(LayoutChoice choice, const std::vector<int64_t>& shape, int channels,
                           const std::string& what);
 
+// [C,H,W] <-> [H,W,C]: `from` is the layout of `in`; `out` gets the other one.
+void convert_layout(const float* in, int c, int h, int w, taec_layout from, float* out);
+
 // "out.png" -> "out_3.png" for batch item 3 of several; unchanged for a batch of one.
 std::string batch_path(const std::string& path, int64_t index, int64_t batch);
 

@@ -9,73 +9,27 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "decode_args.h"
 #include "taec/taec_quality.h"
 
 namespace taec_cli {
 namespace {
 
-struct DecodeArgs {
-  std::string weights;
-  std::string latent;
-  std::string png;
-  std::string npy;
-  std::string variant;
-  taec_precision precision = TAEC_PRECISION_FP32;
-  LayoutChoice layout = LayoutChoice::automatic;
-  std::string npy_dtype = "f32";
-  std::string input_form = "latent";  // or "flux2-packed"
-  bool allow_nonfinite = false;
-  bool verbose = false;
-  std::string package;
-  std::string size;  // with --package: "N" or "HxW"; default from the latent's shape
-};
-
-// [C,H,W] <-> [H,W,C]: `from` is the layout of `in`; `out` gets the other one.
-void convert_layout(const float* in, int c, int h, int w, taec_layout from, float* out) {
-  const size_t plane = static_cast<size_t>(h) * w;
-  for (int ch = 0; ch < c; ++ch)
-    for (size_t i = 0; i < plane; ++i) {
-      if (from == TAEC_LAYOUT_NCHW) {
-        out[i * c + ch] = in[ch * plane + i];
-      } else {
-        out[ch * plane + i] = in[i * c + ch];
-      }
-    }
-}
-
-// The decoder to run: a model (plans compiled on demand) or a package (plans loaded from it).
-struct Decoder {
-  std::unique_ptr<taec::Package> package;
-  std::unique_ptr<taec::Model> model;
-  taec_package_info package_info{};
-};
-
-Decoder open_decoder(const DecodeArgs& args) {
-  Decoder d;
-  if (!args.package.empty()) {
-    d.package = std::make_unique<taec::Package>(args.package);
-    d.package_info = d.package->info();
-    if (d.package_info.role != TAEC_ROLE_DECODER) {
-      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, args.package + ": holds an encoder; decode needs a decoder package");
-    }
-    d.model = std::make_unique<taec::Model>(d.package->model());
-    return d;
-  }
-  const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
-  taec_load_options options = load_options(args.variant, TAEC_ROLE_DECODER);
-  d.model = std::make_unique<taec::Model>(path, &options);
-  return d;
-}
-
 int run_decode(const DecodeArgs& args) {
-  if (args.png.empty() && args.npy.empty()) {
-    return fail(TAEC_ERR_INVALID_ARGUMENT, "nothing to write: pass --png and/or --npy");
+  if (args.png.empty() && args.npy.empty() && args.video.empty()) {
+    return fail(TAEC_ERR_INVALID_ARGUMENT, "nothing to write: pass --png, --npy and/or --video");
   }
   Decoder decoder = open_decoder(args);
   const taec::Model& model = *decoder.model;
   const taec_model_info info = model.info();
+  if (info.is_video) return run_video_decode(args, decoder);
+  if (!args.video.empty()) return fail(TAEC_ERR_INVALID_ARGUMENT, "--video: " + std::string(info.variant) + " is an image decoder");
+  const LayoutChoice layout_choice = args.layout == "nhwc" ? LayoutChoice::nhwc : args.layout == "nchw" ? LayoutChoice::nchw : LayoutChoice::automatic;
+  if (args.layout == "ntchw" || args.layout == "ncthw") {
+    return fail(TAEC_ERR_INVALID_ARGUMENT, "--layout " + args.layout + ": " + info.variant + " is an image decoder (nchw or nhwc)");
+  }
 
-  taec::Array latent = taec::Array::load_npy(args.latent);
+  taec::Array latent = taec::Array::load_tensor(args.latent);
   std::vector<int64_t> shape = latent.shape();
   if (shape.size() == 3) shape.insert(shape.begin(), 1);  // unbatched [C,H,W] / [H,W,C]
   if (shape.size() != 4) {
@@ -95,7 +49,7 @@ int run_decode(const DecodeArgs& args) {
     warn(args.latent + ": shape has " + std::to_string(contract.packed_channels) +
          " channels, FLUX.2's packed transformer form; if it is, pass --input flux2-packed");
   }
-  const taec_layout layout = choose_layout(args.layout, shape, expected_channels, args.latent);
+  const taec_layout layout = choose_layout(layout_choice, shape, expected_channels, args.latent);
   const bool nhwc = layout == TAEC_LAYOUT_NHWC;
   const int64_t batch = shape[0];
   int64_t channels = nhwc ? shape[3] : shape[1];
@@ -145,6 +99,7 @@ int run_decode(const DecodeArgs& args) {
 
   taec_plan_options opts;
   taec_plan_options_init(&opts);
+  opts.threads = args.threads;
   opts.precision = args.precision;
   opts.image_height = static_cast<int>(height * info.spatial_factor);
   opts.image_width = static_cast<int>(width * info.spatial_factor);
@@ -215,20 +170,45 @@ int run_decode(const DecodeArgs& args) {
 
 }  // namespace
 
+Decoder open_decoder(const DecodeArgs& args) {
+  Decoder d;
+  if (!args.package.empty()) {
+    d.package = std::make_unique<taec::Package>(args.package);
+    d.package_info = d.package->info();
+    if (d.package_info.role != TAEC_ROLE_DECODER) {
+      throw taec::Error(TAEC_ERR_INVALID_ARGUMENT, args.package + ": holds an encoder; decode needs a decoder package");
+    }
+    d.model = std::make_unique<taec::Model>(d.package->model());
+    return d;
+  }
+  const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
+  taec_load_options options = load_options(args.variant, TAEC_ROLE_DECODER);
+  d.model = std::make_unique<taec::Model>(path, &options);
+  return d;
+}
+
 Command add_decode_command(CLI::App& app) {
   auto args = std::make_shared<DecodeArgs>();
   CLI::App* cmd = app.add_subcommand("decode", "Decode a latent .npy into an image (PNG) and/or an .npy");
   cmd->add_option("weights", args->weights, "Decoder weights (.pth/.safetensors) or model name (taef2, taef1, …); "
                                             "omitted with --package");
-  cmd->add_option("latent", args->latent, "Latent .npy, float32 or float16, [N,C,H,W] or [N,H,W,C] (or rank 3)");
+  cmd->add_option("latent", args->latent, "Latent .npy (float32/float16) or tensor file (torch.save, bf16 too): [N,C,H,W] or [N,H,W,C] (or rank 3); video "
+                                          "[N,T,C,H,W] or [N,C,T,H,W] (or rank 4)");
   cmd->add_option("--package", args->package, "Decode with a package's plan (directory or .zip) instead of weights");
   cmd->add_option("--size", args->size, "With --package: the image size to decode to (N or HxW; default from the latent)");
-  cmd->add_option("--png", args->png, "Write the image (clamped to [0,1]) as PNG; out_<n>.png per item if N > 1");
+  cmd->add_option("--png", args->png, "Write the image (clamped to [0,1]) as PNG; out_<n>.png per item if N > 1. Video: a new or "
+                                    "empty folder of frame_00000.png, … (FOLDER_<n> per clip if N > 1)");
   cmd->add_option("--npy", args->npy, "Write the unclamped decoder output as .npy, in the latent's layout");
   cmd->add_option("--npy-dtype", args->npy_dtype, "f32|f16: element type of --npy")->check(CLI::IsMember({"f32", "f16"}));
-  cmd->add_option("--layout", args->layout, "auto|nchw|nhwc: layout of the latent (and of --npy)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, LayoutChoice>{
-          {"auto", LayoutChoice::automatic}, {"nchw", LayoutChoice::nchw}, {"nhwc", LayoutChoice::nhwc}}));
+  cmd->add_option("--layout", args->layout,
+                  "auto|nchw|nhwc (images) | ntchw|ncthw (video clips: taehv.py's [N,T,C,H,W] or Wan's [N,C,T,H,W]): layout "
+                  "of the latent, and of --npy")
+      ->check(CLI::IsMember({"auto", "nchw", "nhwc", "ntchw", "ncthw"}));
+  cmd->add_option("--video", args->video, "Video models: write the clip as a video file (.mp4 H.264, .webm VP9, .mkv)");
+  cmd->add_option("--fps", args->fps, "Frame rate of --video (default: the model family's, Wan 16, CogVideoX 8, others 24)")
+      ->check(CLI::Range(1, 240));
+  cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress lines for long clips");
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   cmd->add_option("--input", args->input_form,
                   "latent (default) | flux2-packed: the FLUX.2 transformer's 128-channel 1/16 latent "
@@ -242,7 +222,7 @@ Command add_decode_command(CLI::App& app) {
   return {cmd, [args] {
             if (!args->package.empty() && args->latent.empty()) std::swap(args->weights, args->latent);
             if (args->latent.empty() || (args->package.empty() == args->weights.empty())) {
-              return fail(TAEC_ERR_INVALID_ARGUMENT, "decode: pass WEIGHTS LATENT.npy, or --package DIR LATENT.npy");
+              return fail(TAEC_ERR_INVALID_ARGUMENT, "decode: pass WEIGHTS LATENT, or --package DIR LATENT");
             }
             return run_decode(*args);
           }};
