@@ -17,6 +17,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 
 #include "plan/program.h"
@@ -218,11 +219,12 @@ class Lowering {
   }
 
   // Packed weights depend on the conv, the kernel set and the algorithm only, so the cache key
-  // names exactly those.
+  // names exactly those. A video step repeats each conv once per frame instance: the instances
+  // share one packing (the plan's own cache when no shared one is given).
   std::shared_ptr<const PackedConv> pack(const FusedOp& op, const std::string& algorithm,
-                                         const std::function<PackedConv()>& make) const {
-    if (options_.packed_cache == nullptr) return std::make_shared<const PackedConv>(make());
-    return options_.packed_cache->get(op.name + "|" + options_.kernels->name + "|" + algorithm, make);
+                                         const std::function<PackedConv()>& make) {
+    PackedWeightCache& cache = options_.packed_cache ? *options_.packed_cache : own_cache_;
+    return cache.get(op.name + "|" + options_.kernels->name + "|" + algorithm, make);
   }
 
   // The int8 precision covers the convs above the latent resolution: most of the work. The
@@ -570,6 +572,7 @@ class Lowering {
   std::vector<int> state_of_;     // concat_past node -> its state
   std::vector<int> last_concat_;  // concat_past node -> its latest instance's op
   int instance_ = 0;
+  PackedWeightCache own_cache_;
   int widest_winograd_ = 0;  // width of the highest-resolution Winograd convs (bf16 products run there)
   Program program_;
 };
@@ -603,8 +606,9 @@ double Program::model_flops() const {
 
 size_t Program::weight_bytes() const {
   size_t b = 0;
+  std::set<const PackedConv*> counted;  // frame instances share their packing
   for (const auto& op : ops) {
-    if (op.packed) b += op.packed->bytes();
+    if (op.packed && counted.insert(op.packed.get()).second) b += op.packed->bytes();
     b += (op.bias.size() + op.gamma.size() + op.beta.size()) * sizeof(float);
   }
   return b;

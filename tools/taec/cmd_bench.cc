@@ -13,34 +13,12 @@
 #include <vector>
 
 #include "quality_cli_util.h"
+#include "bench_args.h"
+#include "bench_util.h"
 #include "commands.h"
 
 namespace taec_cli {
 namespace {
-
-struct BenchArgs {
-  std::string weights;
-  std::vector<int> sizes;
-  int height = 0, width = 0;
-  std::string precision = "fp32";
-  std::string layout = "nhwc";
-  std::string memory = "banded";
-  std::string role = "decoder";
-  std::string variant;
-  int threads = 0;
-  int warmup = 1;
-  int iters = 5;
-  bool profile = false;
-  std::string json;
-  std::string input;  // .npy to use as the input instead of seeded random values
-  std::string package;
-  bool rss_table = false;
-  bool no_share = false;
-  bool shared_arena = false;
-  std::vector<std::string> calibration_images;  // int8: photos to calibrate on
-  std::string weight_storage = "none";
-  std::string encoder;
-};
 
 // Where plans come from: compiled from weights, or loaded from a package.
 struct PlanSource {
@@ -72,38 +50,6 @@ struct PlanSource {
     return taec::Plan(*model, opts);
   }
 };
-
-// Peak resident set of this process since the last reset (Linux VmHWM), in bytes.
-long long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return -1;
-}
-
-long long current_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return -1;
-}
-
-// Lets each size report its own peak: writing 5 to clear_refs resets VmHWM to the current RSS.
-void reset_peak_rss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  clear << "5";
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const double pos = p * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-}
 
 struct Result {
   int height, width;
@@ -222,6 +168,8 @@ int run_bench(BenchArgs args) {
   } else {
     for (int s : args.sizes) shapes.push_back({s, s});
   }
+  if (source.model && source.model->info().is_video) return run_video_bench(args, *source.model, shapes);
+  if (!args.latents.empty()) return fail(TAEC_ERR_INVALID_ARGUMENT, "--latents: only for video models");
   if (args.rss_table) {
     if (!source.package) return fail(TAEC_ERR_INVALID_ARGUMENT, "--rss-table needs --package");
     source.package.reset();
@@ -285,6 +233,11 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--warmup", args->warmup, "Untimed runs first")->check(CLI::Range(0, 1000));
   cmd->add_option("--iters", args->iters, "Timed runs")->check(CLI::Range(1, 100000));
   cmd->add_flag("--profile", args->profile, "Print time per fused op (last run)");
+  cmd->add_option("--latents", args->latents,
+                  "Video: clip lengths in latents (encoders: latents' worth of frames), each streamed in a fresh process so its "
+                  "peak RSS is its own (default 21)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--json", args->json, "Also write the results as JSON");
   cmd->add_option("--input", args->input, "Input .npy (in the plan's layout) instead of seeded random values");
   return {cmd, [args] {
