@@ -386,6 +386,14 @@ typedef struct taec_pack_options {
   double tolerance;
   taec_progress_fn progress; /* one line per step, or NULL */
   void* progress_user;
+  /* Override of the detected variant (NULL = detect), checked against the tensors, e.g.
+   * "taecvx" for a file of the taew2_1 shapes. */
+  const char* variant;
+  /* Video decoders (a TAEHV file holding both halves packs its decoder): each of the
+   * `random_inputs` seeded random clips has clip_latents latents (at least 3; default 4) and is
+   * pushed through a stream of every size, compared with the fp32 reference over every kept
+   * frame. Photos are not used; int8 precision is refused. */
+  int clip_latents;
 } taec_pack_options;
 
 void taec_pack_options_init(taec_pack_options* options);
@@ -412,6 +420,10 @@ typedef struct taec_package_info {
   uint64_t weight_file_bytes;   /* weight.bin on disk */
   size_t packed_weight_bytes;   /* kernel-layout weights in memory, shared by the loaded plans */
   const char* packed_by;        /* taec version that wrote it */
+  /* Video decoder packages (format version 2): their plans run in taec_stream_*; the model's
+   * info (taec_package_get_model) has the time factor and frame rule. */
+  int is_video;
+  int validation_clip_latents;  /* latents of each validation clip; 0 for image packages */
 } taec_package_info;
 
 taec_status taec_package_get_info(const taec_package* package, taec_package_info* out);
