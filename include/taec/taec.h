@@ -378,7 +378,8 @@ typedef struct taec_pack_options {
    * inputs and on the photos in image_dir (NULL = $TAEC_IMAGE_DIR; unset = random only), whose
    * latents come from encoder_path (NULL = found beside the weights or by model name). The pack
    * fails, writing nothing, if any size's max |err| exceeds `tolerance` (0 = the precision's
-   * default: 1e-3 fp32; bf16 0.05 FLUX.2 / 0.03 FLUX.1). */
+   * default: 1e-3 fp32; bf16 0.05 FLUX.2 / 0.03 FLUX.1 / 0.06 video decoders / 0.16 the
+   * video super decoder). */
   int random_inputs;
   uint64_t seed;
   const char* image_dir;

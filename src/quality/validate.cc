@@ -99,11 +99,11 @@ size_t output_frames(const Model& model, const ValidationInput& in) {
   return model.is_video() ? static_cast<size_t>(decode_trim(model, in.frames).frames()) : 1;
 }
 
-bool is_video_variant(std::string_view variant) {
+const VideoVariantSpec* find_video_variant(std::string_view variant) {
   for (const VideoVariantSpec& v : known_video_variants()) {
-    if (variant == v.name) return true;
+    if (variant == v.name) return &v;
   }
-  return false;
+  return nullptr;
 }
 
 }  // namespace
@@ -139,7 +139,7 @@ double default_tolerance(std::string_view variant, Precision precision) {
     case Precision::fp32:
       return 1e-3;
     case Precision::bf16:
-      if (is_video_variant(variant)) return kVideoBf16Tolerance;
+      if (const VideoVariantSpec* v = find_video_variant(variant)) return v->super_decoder ? kVideoSuperBf16Tolerance : kVideoBf16Tolerance;
       return variant == "taef2" ? 0.05 : 0.03;
     case Precision::int8:
       return kInt8Tolerance;

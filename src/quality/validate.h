@@ -103,7 +103,7 @@ Result<ValidationReport> validate_plan(Plan& candidate, const ValidationSet& set
 // Max |err| a plan of `precision` may show against the reference: 1e-3 for compiled fp32 (and 0
 // for the reference itself); FP16-class (bf16): 0.05 for FLUX.2 (taef2) and 0.03 for the rest
 // (FLUX.1-class: taef1, taesd3, taesd, taesdxl), the product's tolerances; video decoders (the
-// TAEHV family) kVideoBf16Tolerance over a clip.
+// TAEHV family) kVideoBf16Tolerance over a clip (the super decoder kVideoSuperBf16Tolerance).
 double default_tolerance(std::string_view variant, Precision precision);
 
 // "reference", "fp32", "bf16".
@@ -114,7 +114,10 @@ const char* precision_name(Precision precision);
 constexpr double kInt8Tolerance = 0.3;
 
 // Max |err| allowed for bf16 video decoder plans against the fp32 reference over a validation
-// clip (docs/PACKAGE.md "Video packages": measured, with margin).
-constexpr double kVideoBf16Tolerance = 0.05;
+// clip: about 1.6x the worst seen on the synthetic TAEHV weights (4-latent clips, 64x96 to
+// 720x1280, NHWC fp16 I/O: base decoders up to 0.034, the super decoder 0.10; docs/PACKAGE.md
+// "Video packages"). Measured, not product, tolerances.
+constexpr double kVideoBf16Tolerance = 0.06;
+constexpr double kVideoSuperBf16Tolerance = 0.16;
 
 }  // namespace taec

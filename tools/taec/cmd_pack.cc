@@ -121,7 +121,7 @@ Command add_pack_command(CLI::App& app) {
                   "Video: latents per validation clip, streamed one at a time (default 4, at least 3)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", args->seed, "Seed of the random validation inputs");
-  cmd->add_option("--tolerance", args->tolerance, "Max |err| allowed (default: 1e-3 fp32; bf16 0.05 FLUX.2, 0.03 FLUX.1, 0.05 video)");
+  cmd->add_option("--tolerance", args->tolerance, "Max |err| allowed (default: 1e-3 fp32; bf16 0.05 FLUX.2, 0.03 FLUX.1; video 0.06, super decoder 0.16)");
   cmd->add_option("--name", args->name, "Model name for the manifest (default: from the weights file)");
   return {cmd, [args] { return run_pack(*args); }};
 }
