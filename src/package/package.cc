@@ -298,6 +298,10 @@ std::vector<FileVerdict> verify_package(const std::string& path) {
         continue;
       }
       detail += ", refers to weight.bin " + pf->weights.sha256.substr(0, 12) + "…";
+      if (pf->is_video) {
+        detail += ", steps of " + std::to_string(pf->frames_in) + " -> " + std::to_string(pf->frames_out) + " frames, " +
+                  size_text(pf->state_bytes) + " of stream state";
+      }
       if (!listed->validation.passed) {
         out.push_back({name, false, "recorded validation failed (max |err| " + std::to_string(listed->validation.worst.max_abs) + ")"});
         continue;
