@@ -378,7 +378,8 @@ typedef struct taec_pack_options {
    * inputs and on the photos in image_dir (NULL = $TAEC_IMAGE_DIR; unset = random only), whose
    * latents come from encoder_path (NULL = found beside the weights or by model name). The pack
    * fails, writing nothing, if any size's max |err| exceeds `tolerance` (0 = the precision's
-   * default: 1e-3 fp32; bf16 0.05 FLUX.2 / 0.03 FLUX.1). */
+   * default: 1e-3 fp32; bf16 0.05 FLUX.2 / 0.03 FLUX.1 / 0.06 video decoders / 0.16 the
+   * video super decoder). */
   int random_inputs;
   uint64_t seed;
   const char* image_dir;
@@ -386,6 +387,14 @@ typedef struct taec_pack_options {
   double tolerance;
   taec_progress_fn progress; /* one line per step, or NULL */
   void* progress_user;
+  /* Override of the detected variant (NULL = detect), checked against the tensors, e.g.
+   * "taecvx" for a file of the taew2_1 shapes. */
+  const char* variant;
+  /* Video decoders (a TAEHV file holding both halves packs its decoder): each of the
+   * `random_inputs` seeded random clips has clip_latents latents (at least 3; default 4) and is
+   * pushed through a stream of every size, compared with the fp32 reference over every kept
+   * frame. Photos are not used; int8 precision is refused. */
+  int clip_latents;
 } taec_pack_options;
 
 void taec_pack_options_init(taec_pack_options* options);
@@ -412,6 +421,10 @@ typedef struct taec_package_info {
   uint64_t weight_file_bytes;   /* weight.bin on disk */
   size_t packed_weight_bytes;   /* kernel-layout weights in memory, shared by the loaded plans */
   const char* packed_by;        /* taec version that wrote it */
+  /* Video decoder packages (format version 2): their plans run in taec_stream_*; the model's
+   * info (taec_package_get_model) has the time factor and frame rule. */
+  int is_video;
+  int validation_clip_latents;  /* latents of each validation clip; 0 for image packages */
 } taec_package_info;
 
 taec_status taec_package_get_info(const taec_package* package, taec_package_info* out);

@@ -32,6 +32,7 @@ void taec_pack_options_init(taec_pack_options* o) {
   o->precision = TAEC_PRECISION_BF16;
   o->random_inputs = 2;
   o->seed = 20240917;
+  o->clip_latents = 4;
 }
 
 taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
@@ -47,6 +48,8 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
     taec::PackOptions p;
     p.weights_path = weights_path;
     p.model_name = o->model_name ? o->model_name : "";
+    p.variant = o->variant ? o->variant : "";
+    p.clip_latents = o->clip_latents;
     for (size_t i = 0; i < o->size_count; ++i) p.sizes.emplace_back(o->heights[i], o->widths[i]);
     p.layout = static_cast<taec::Layout>(o->layout);
     p.io_dtype = static_cast<taec::IoDtype>(o->io_dtype);
@@ -97,6 +100,8 @@ taec_status taec_package_get_info(const taec_package* package, taec_package_info
   out->weight_file_bytes = package->package->weight_file_bytes();
   out->packed_weight_bytes = package->package->packed_weight_bytes();
   out->packed_by = m.taec_version.c_str();
+  out->is_video = m.is_video ? 1 : 0;
+  out->validation_clip_latents = m.is_video ? m.video.clip_latents : 0;
   return report(taec::ok_status());
 }
 

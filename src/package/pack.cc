@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/file_util.h"
 #include "base/half.h"
 #include "base/sha256.h"
 #include "io/weights_locator.h"
@@ -34,7 +35,8 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// "…/taef2_decoder.safetensors" -> "taef2"; a bare name stays as it is.
+// "…/taef2_decoder.safetensors" -> "taef2", "…/taew2_1_synthetic.pth" -> "taew2_1_synthetic";
+// a bare name stays as it is.
 std::string model_name_of(const std::string& weights_arg) {
   std::string stem = fs::path(weights_arg).stem().string();
   for (const char* suffix : {"_decoder", "_encoder"}) {
@@ -42,6 +44,47 @@ std::string model_name_of(const std::string& weights_arg) {
     if (at != std::string::npos && at + std::strlen(suffix) == stem.size()) return stem.substr(0, at);
   }
   return stem;
+}
+
+// The model packed: the checkpoint's only half, or the decoder of a file holding both (a TAEHV
+// checkpoint; packages are for decoding).
+Result<std::shared_ptr<const Model>> load_source(const PackOptions& o) {
+  TAEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(o.weights_path, CheckpointLimits::kMaxFileBytes));
+  TAEC_ASSIGN_OR_RETURN(Checkpoint ckpt, parse_checkpoint(o.weights_path, bytes));
+  bool has_decoder = false, has_encoder = false;
+  for (const RawTensor& t : ckpt.tensors) {
+    has_decoder |= t.name.rfind("decoder.", 0) == 0;
+    has_encoder |= t.name.rfind("encoder.", 0) == 0;
+  }
+  LoadRequest request;
+  request.variant = o.variant;
+  if (has_decoder && has_encoder) request.role = static_cast<int>(Role::decoder);
+  TAEC_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, build_model(ckpt, request));
+  model->source_sha256 = sha256_hex(bytes.data(), bytes.size());
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+// What a video pack cannot validate, refused before any work.
+Status check_video_request(const Model& model, const PackOptions& o) {
+  const std::string what = o.weights_path + ": " + model.variant + " " + role_name(model.role);
+  if (model.role != Role::decoder) return Status(Code::unsupported, what + ": video packages hold decoders");
+  if (o.precision == Precision::int8) {
+    return Status(Code::unsupported, what + ": int8 precision is not supported for video decoders (docs/VIDEO.md); use bf16 or fp32");
+  }
+  if (o.weights != WeightQuant::none && o.tolerance == 0) {
+    return Status(Code::invalid_argument, what + ": quantized weights (" + weight_quant_name(o.weights) +
+                                              ") have no measured tolerance for video decoders; pass --tolerance to pack them anyway");
+  }
+  if (!o.image_dir.empty() || !o.encoder_path.empty()) {
+    return Status(Code::invalid_argument, what + ": video decoders are validated on seeded random clips (--random-inputs, --clip-latents); "
+                                                 "photos (--images, --encoder) are not used");
+  }
+  if (o.clip_latents < 3 || o.clip_latents > 4096) {
+    return Status(Code::invalid_argument, "validation clips of " + std::to_string(o.clip_latents) +
+                                              " latents: at least 3 are needed to exercise every MemBlock state (and at most 4096)");
+  }
+  if (o.random_inputs < 1) return Status(Code::invalid_argument, "nothing to validate on: video packages need at least one random clip (--random-inputs)");
+  return ok_status();
 }
 
 // The encoder that makes the real-image validation latents: beside the decoder's file
@@ -131,19 +174,24 @@ const char* reference_name(Precision candidate) {
   return candidate == Precision::fp32 ? "fp32 direct convolution (compiled, no Winograd)" : "fp32 Winograd F(6x6,3x3) (compiled)";
 }
 
-Result<std::string> anchor_reference(const std::shared_ptr<const Model>& model, Precision candidate, int threads) {
-  constexpr int kSize = 64;  // the scalar engine is slow; 64x64 already runs every layer
-  TAEC_ASSIGN_OR_RETURN(auto plan, compile_plan(model, reference_options(candidate, kSize, kSize, threads)));
+Result<std::string> anchor_reference(const std::shared_ptr<const Model>& model, Precision candidate, int clip_latents, int threads) {
+  // The scalar engine is slow; 64x64 already runs every layer of an image TAE, and a 4x4-latent
+  // clip every layer and state of a video decoder.
+  const int size = model->is_video() ? 4 * model->spatial_factor : 64;
+  const std::string at = std::to_string(size) + "x" + std::to_string(size) +
+                         (model->is_video() ? " over a " + std::to_string(clip_latents) + "-latent clip" : "");
+  TAEC_ASSIGN_OR_RETURN(auto plan, compile_plan(model, reference_options(candidate, size, size, threads)));
   ValidationInputOptions vo;
   vo.random_count = 1;
-  TAEC_ASSIGN_OR_RETURN(ValidationSet scalar, make_validation_set(model, nullptr, kSize, kSize, vo));
+  vo.clip_latents = clip_latents;
+  TAEC_ASSIGN_OR_RETURN(ValidationSet scalar, make_validation_set(model, nullptr, size, size, vo));
   TAEC_ASSIGN_OR_RETURN(ValidationReport r, validate_plan(*plan, scalar, 1e-4));
   if (!r.passed) {
     return Status(Code::internal, std::string("the ") + reference_name(candidate) + " reference differs from the scalar reference engine by " +
-                                      fmt("%.3g", r.worst.max_abs) + " at 64x64: a taec bug, please report it");
+                                      fmt("%.3g", r.worst.max_abs) + " at " + at + ": a taec bug, please report it");
   }
   return std::string(reference_name(candidate)) + "; agrees with the scalar reference engine to " + fmt("%.2g", r.worst.max_abs) +
-         " at 64x64";
+         " at " + at;
 }
 
 // The validation set of one size, reference outputs from the reference plan (see above).
@@ -157,9 +205,9 @@ Result<ValidationSet> reference_set(const std::shared_ptr<const Model>& source, 
   TAEC_ASSIGN_OR_RETURN(set.inputs, make_validation_inputs(packed, encoder, height, width, vo));
   TAEC_ASSIGN_OR_RETURN(auto reference, compile_plan(source, reference_options(candidate, height, width, threads)));
   for (const ValidationInput& in : set.inputs) {
-    std::vector<float> out(reference->shapes().output_elems());
-    TAEC_RETURN_IF_ERROR(reference->run(in.data.data(), out.data()).with_context("reference plan on " + in.name));
-    set.reference_outputs.push_back(std::move(out));
+    Result<std::vector<float>> out = run_validation_input(*reference, in);
+    if (!out.ok()) return out.status().with_context("reference plan on " + in.name);
+    set.reference_outputs.push_back(std::move(out).value());
   }
   return set;
 }
@@ -207,7 +255,8 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   if (o.out.empty()) return Status(Code::invalid_argument, "no output path (--out)");
   // Up front, so minutes of validation are not spent on a pack that could not be written.
   TAEC_RETURN_IF_ERROR(check_replaceable_package(o.out, o.zip));
-  TAEC_ASSIGN_OR_RETURN(std::shared_ptr<const Model> source, load_model(o.weights_path, LoadRequest{}));
+  TAEC_ASSIGN_OR_RETURN(std::shared_ptr<const Model> source, load_source(o));
+  if (source->is_video()) TAEC_RETURN_IF_ERROR(check_video_request(*source, o));
   Manifest m;
   m.taec_version = taec_version();
   m.model_name = o.model_name.empty() ? model_name_of(o.weights_path) : o.model_name;
@@ -224,6 +273,17 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   // is what they store unless told otherwise.
   const WeightQuant quant = o.precision == Precision::int8 && o.weights == WeightQuant::none ? WeightQuant::int8 : o.weights;
   m.weights = weight_quant_name(quant);
+  if (source->is_video()) {
+    const TemporalInfo t = source->graph.temporal();
+    m.is_video = true;
+    m.video.frame_rule = source->video.rule;
+    m.video.time_factor = source->video.time_factor;
+    m.video.patch = source->video.patch;
+    m.video.super_decoder = source->video.super_decoder;
+    m.video.frames_in = t.frames_in;
+    m.video.frames_out = t.frames_out;
+    m.video.clip_latents = o.clip_latents;
+  }
   for (const auto& [h, w] : o.sizes) {
     PlanOptions probe;
     probe.image_height = h;
@@ -248,8 +308,9 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
   ValidationInputOptions vo;
   vo.random_count = o.random_inputs;
   vo.seed = o.seed;
+  vo.clip_latents = o.clip_latents;
   std::string image_dir = o.image_dir;
-  if (image_dir.empty() && std::getenv("TAEC_IMAGE_DIR")) image_dir = std::getenv("TAEC_IMAGE_DIR");
+  if (image_dir.empty() && std::getenv("TAEC_IMAGE_DIR") && !model->is_video()) image_dir = std::getenv("TAEC_IMAGE_DIR");
   if (!image_dir.empty()) {
     vo.image_paths = photos_in(image_dir);
     if (vo.image_paths.empty()) return Status(Code::invalid_argument, image_dir + ": no .png/.jpg photos for validation");
@@ -269,14 +330,18 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     TAEC_ASSIGN_OR_RETURN(encoder, load_model(encoder_path, er));
   }
   m.validation_inputs = std::to_string(vo.random_count) + " seeded random inputs (seed " + std::to_string(vo.seed) + ")";
-  if (!vo.image_paths.empty()) {
+  if (model->is_video()) {
+    m.validation_inputs = std::to_string(vo.random_count) + " seeded random clips of " + std::to_string(vo.clip_latents) +
+                          " latents (seed " + std::to_string(vo.seed) + "), each pushed through a stream one latent at a time; "
+                          "error over every frame the clip keeps";
+  } else if (!vo.image_paths.empty()) {
     m.validation_inputs += " + " + std::to_string(vo.image_paths.size()) + " photos from " + image_dir +
                            (encoder ? " encoded by " + fs::path(encoder->source_path).filename().string() : "");
   } else {
     m.validation_inputs += "; no photos (pass --images or set TAEC_IMAGE_DIR)";
   }
   progress(std::string("checking the reference (") + reference_name(o.precision) + ") against the scalar reference engine");
-  TAEC_ASSIGN_OR_RETURN(m.reference, anchor_reference(source, o.precision, o.threads));
+  TAEC_ASSIGN_OR_RETURN(m.reference, anchor_reference(source, o.precision, o.clip_latents, o.threads));
   if (o.precision == Precision::int8) {
     if (model->role != Role::decoder) return Status(Code::invalid_argument, "int8 precision is for decoders");
     if (vo.image_paths.empty() || !encoder) {
@@ -304,9 +369,11 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     po.precision = o.precision;
     po.threads = o.threads;
     po.packed_cache = cache;
-    po.band_pixels = kDefaultBandPixels;
+    po.band_pixels = model->is_video() ? 0 : kDefaultBandPixels;  // 0: the video defaults, recorded below
     po.calibration = m.calibration;
     TAEC_ASSIGN_OR_RETURN(auto plan, compile_plan(model, po));
+    po.band_pixels = plan->options().band_pixels;
+    po.winograd_tiles = plan->options().winograd_tiles;
     TAEC_ASSIGN_OR_RETURN(ValidationSet set, reference_set(source, *model, encoder.get(), o.precision, h, w, o.threads, vo));
     TAEC_ASSIGN_OR_RETURN(ValidationReport report, validate_plan(*plan, set, tolerance));
 
@@ -314,6 +381,14 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     mp.height = h;
     mp.width = w;
     mp.file = plan_file_name(h, w);
+    if (model->is_video()) {
+      mp.state_bytes = plan->state_floats() * sizeof(float);
+      TAEC_ASSIGN_OR_RETURN(const uint64_t held, video_state_bytes(*model, h, w));
+      if (held != mp.state_bytes) {
+        return Status(Code::internal, "the " + std::to_string(h) + "x" + std::to_string(w) + " plan holds " + std::to_string(mp.state_bytes) +
+                                          " bytes of stream state, the reference " + std::to_string(held) + ": a taec bug, please report it");
+      }
+    }
     mp.validation.tolerance = tolerance;
     mp.validation.passed = report.passed;
     for (const ValidationCase& c : report.cases) mp.validation.inputs.push_back(figures(c.input, c.error));
@@ -323,7 +398,7 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     }
     progress(label + ": max |err| " + fmt("%.3g", report.worst.max_abs) + " (" + mp.validation.worst.input + "), MAE " +
              fmt("%.3g", report.worst.mae) + ", RMSE " + fmt("%.3g", report.worst.rmse) + " over " + std::to_string(set.inputs.size()) +
-             " inputs; tolerance " + fmt("%g", tolerance) + (report.passed ? ": ok" : ": FAILED") + " (" +
+             (model->is_video() ? " clips" : " inputs") + "; tolerance " + fmt("%g", tolerance) + (report.passed ? ": ok" : ": FAILED") + " (" +
              fmt("%.1f", seconds_since(t0)) + " s)");
     if (!report.passed) {
       return Status(Code::unsupported, m.model_name + " " + std::to_string(h) + "x" + std::to_string(w) + " " + precision_name(o.precision) +
@@ -341,14 +416,18 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     pf.band_pixels = po.band_pixels;
     const PlanShapes& s = plan->shapes();
     const bool nhwc = o.layout == Layout::nhwc;
-    auto dims = [&](ValueShape v, int64_t* d) {
-      d[0] = 1;
+    auto dims = [&](ValueShape v, int frames, int64_t* d) {
+      d[0] = frames;
       d[1] = nhwc ? v.height : v.channels;
       d[2] = nhwc ? v.width : v.height;
       d[3] = nhwc ? v.channels : v.width;
     };
-    dims(s.input, pf.input_shape);
-    dims(s.output, pf.output_shape);
+    dims(s.input, s.frames_in, pf.input_shape);
+    dims(s.output, s.frames_out, pf.output_shape);
+    pf.is_video = model->is_video();
+    pf.frames_in = s.frames_in;
+    pf.frames_out = s.frames_out;
+    pf.state_bytes = mp.state_bytes;
     pf.kernels = stats.kernel;
     const std::string description = plan->program_description();
     pf.program_sha256 = sha256_hex(description.data(), description.size());

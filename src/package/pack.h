@@ -1,5 +1,7 @@
 // `taec pack`: every requested size of one model compiled, validated against the fp32
-// reference, and written as a package (docs/PACKAGE.md) sharing one weight.bin.
+// reference, and written as a package (docs/PACKAGE.md) sharing one weight.bin. Image TAEs and
+// video decoders (the TAEHV family: a checkpoint holding both halves packs its decoder), whose
+// plans are validated as streams over seeded random clips.
 //
 // Atomicity: everything is written into a sibling temporary (`<out>.partial-<pid>`), each file
 // fsynced, manifest.json last; then the temporary replaces `out` in one rename (an atomic
@@ -26,6 +28,7 @@ namespace taec {
 struct PackOptions {
   std::string weights_path;  // the checkpoint
   std::string model_name;    // recorded in the manifest ("taef2"); derived from the file if empty
+  std::string variant;       // "" = detected from the tensors; else checked against them
   std::vector<std::pair<int, int>> sizes;  // image height, width
   Layout layout = Layout::nhwc;
   IoDtype io_dtype = IoDtype::f16;
@@ -40,6 +43,9 @@ struct PackOptions {
   uint64_t seed = 20240917;
   std::string image_dir;
   std::string encoder_path;
+  // Video decoders: latents per validation clip, at least 3 (the second step is the first to
+  // read a carried state, the third the first to read one rewritten by a step before).
+  int clip_latents = 4;
   double tolerance = 0;  // 0: the precision's default for the variant
 };
 

@@ -6,9 +6,11 @@
 #include <set>
 
 #include "base/sha256.h"
+#include "graph/frame_rules.h"
 #include "package/weight_file.h"
 #include "plan/fast_plan.h"
 #include "plan/program.h"
+#include "runtime/reference_engine.h"
 
 namespace taec {
 namespace {
@@ -35,6 +37,30 @@ Result<std::shared_ptr<const FileBytes>> read_listed(const PackageStore& store, 
   return bytes;
 }
 
+// A video manifest must describe the model weight.bin builds, field by field.
+Status check_video_fields(const std::string& what, const Model& model, const Manifest& m) {
+  if (model.is_video() != m.is_video) {
+    return Status(Code::format, what + ": holds " + (model.is_video() ? "a video" : "an image") + " model, the manifest describes " +
+                                    (m.is_video ? "a video" : "an image") + " package");
+  }
+  if (!m.is_video) return ok_status();
+  const TemporalInfo t = model.graph.temporal();
+  const ManifestVideo& v = m.video;
+  auto differs = [&](const char* field, const std::string& holds, const std::string& says) {
+    return Status(Code::format, what + ": holds a " + model.variant + " " + role_name(model.role) + " whose " + field + " is " + holds +
+                                    ", the manifest's video." + field + " says " + says);
+  };
+  if (model.video.rule != v.frame_rule) return differs("frame_rule", frame_rule_name(model.video.rule), frame_rule_name(v.frame_rule));
+  if (model.video.time_factor != v.time_factor) return differs("time_factor", std::to_string(model.video.time_factor), std::to_string(v.time_factor));
+  if (model.video.patch != v.patch) return differs("patch", std::to_string(model.video.patch), std::to_string(v.patch));
+  if (model.video.super_decoder != v.super_decoder) {
+    return differs("decoder", model.video.super_decoder ? "super" : "base", v.super_decoder ? "super" : "base");
+  }
+  if (t.frames_in != v.frames_in) return differs("frames_in", std::to_string(t.frames_in), std::to_string(v.frames_in));
+  if (t.frames_out != v.frames_out) return differs("frames_out", std::to_string(t.frames_out), std::to_string(v.frames_out));
+  return ok_status();
+}
+
 Result<std::shared_ptr<const Model>> model_from_weights(const std::string& what, const FileBytes& bytes, const Manifest& m) {
   size_t quantized = 0;
   TAEC_ASSIGN_OR_RETURN(Checkpoint ck, read_weight_file(what, bytes.data(), bytes.size(), &quantized));
@@ -51,11 +77,13 @@ Result<std::shared_ptr<const Model>> model_from_weights(const std::string& what,
     return Status(Code::format, what + ": holds a " + std::to_string(model->latent_channels) + "-channel model, the manifest says " +
                                     std::to_string(m.latent_channels));
   }
+  TAEC_RETURN_IF_ERROR(check_video_fields(what, *model, m));
   return std::shared_ptr<const Model>(std::move(model));
 }
 
-// A plan file must describe exactly the plan the manifest lists under its name.
-Status check_plan_file(const std::string& what, const PlanFile& p, const Manifest& m, const ManifestPlan& listed) {
+// A plan file must describe exactly the plan the manifest lists under its name; a video plan's
+// frames and state also what `model` (built from weight.bin; null if that failed) runs.
+Status check_plan_file(const std::string& what, const PlanFile& p, const Manifest& m, const ManifestPlan& listed, const Model* model) {
   const FileDigest& weights = m.files.at(kWeightFileName);
   if (p.weights.sha256 != weights.sha256 || p.weights.bytes != weights.bytes) {
     return Status(Code::format, what + ": built for a different weight.bin (sha256 " + p.weights.sha256.substr(0, 12) +
@@ -72,6 +100,25 @@ Status check_plan_file(const std::string& what, const PlanFile& p, const Manifes
   if (p.options.layout != m.layout || p.options.io_dtype != m.io_dtype || p.options.precision != m.precision) {
     return Status(Code::format, what + ": layout, I/O type or precision differ from the manifest's");
   }
+  if (p.is_video != m.is_video) {
+    return Status(Code::format, what + ": " + (p.is_video ? "a video" : "an image") + " plan file (format version " +
+                                    std::to_string(p.format_version) + ") in " + (m.is_video ? "a video" : "an image") + " package");
+  }
+  if (!m.is_video) return ok_status();
+  if (p.frames_in != m.video.frames_in || p.frames_out != m.video.frames_out) {
+    return Status(Code::format, what + ": steps of " + std::to_string(p.frames_in) + " -> " + std::to_string(p.frames_out) +
+                                    " frames, the manifest's video says " + std::to_string(m.video.frames_in) + " -> " +
+                                    std::to_string(m.video.frames_out));
+  }
+  uint64_t held = listed.state_bytes;
+  if (model != nullptr) {
+    TAEC_ASSIGN_OR_RETURN(held, video_state_bytes(*model, listed.height, listed.width));
+  }
+  if (p.state_bytes != listed.state_bytes || held != listed.state_bytes) {
+    return Status(Code::format, what + ": the manifest lists " + std::to_string(listed.state_bytes) + " bytes of stream state for " +
+                                    std::to_string(listed.height) + "x" + std::to_string(listed.width) + ", this plan file " +
+                                    std::to_string(p.state_bytes) + " and the model " + std::to_string(held));
+  }
   return ok_status();
 }
 
@@ -86,6 +133,15 @@ std::string size_text(uint64_t bytes) {
 }
 
 }  // namespace
+
+Result<uint64_t> video_state_bytes(const Model& model, int height, int width) {
+  if (!model.is_video()) return uint64_t{0};
+  PlanOptions probe;
+  probe.image_height = height;
+  probe.image_width = width;
+  TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(model, probe));
+  return static_cast<uint64_t>(reference_state_floats(model.graph, shapes.input.height, shapes.input.width) * sizeof(float));
+}
 
 Result<std::shared_ptr<Package>> Package::open(const std::string& path) {
   auto pkg = std::shared_ptr<Package>(new Package());
@@ -111,7 +167,7 @@ Result<std::unique_ptr<Plan>> Package::load_plan(int height, int width, const Pa
   const std::string what = path() + "/" + listed->file;
   TAEC_ASSIGN_OR_RETURN(auto bytes, read_listed(*store_, manifest_, listed->file, kMaxJsonBytes));
   TAEC_ASSIGN_OR_RETURN(PlanFile pf, parse_plan_file(what, bytes->data(), bytes->size()));
-  TAEC_RETURN_IF_ERROR(check_plan_file(what, pf, manifest_, *listed));
+  TAEC_RETURN_IF_ERROR(check_plan_file(what, pf, manifest_, *listed, model_.get()));
   if (options.share_arena) {
     if (options.memory != MemoryMode::banded) return Status(Code::invalid_argument, "a shared arena holds banded plans only");
     TAEC_RETURN_IF_ERROR(make_shared_arena());
@@ -129,6 +185,11 @@ Result<std::unique_ptr<Plan>> Package::load_plan(int height, int width, const Pa
       }
       plan->add_note("package validated with kernels \"" + pf.kernels + "\"; this CPU runs \"" + kernels + "\" (re-lowered)");
     }
+  }
+  if (pf.is_video && (plan->state_floats() * sizeof(float) != pf.state_bytes || plan->shapes().frames_in != pf.frames_in ||
+                      plan->shapes().frames_out != pf.frames_out)) {
+    return Status(Code::internal, what + ": compiles to a plan of " + std::to_string(plan->state_floats() * sizeof(float)) +
+                                      " state bytes, the package records " + std::to_string(pf.state_bytes) + ": a taec bug, please report it");
   }
   return plan;
 }
@@ -162,6 +223,7 @@ Status Package::make_shared_arena() {
     o.precision = manifest_.precision;
     o.calibration = manifest_.calibration;
     o.packed_cache = cache_;
+    o = with_video_defaults(*model_, o);
     TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(*model_, o));
     TAEC_ASSIGN_OR_RETURN(size_t f, fast_plan_arena_floats(*model_, o, shapes));
     floats = std::max(floats, f);
@@ -193,7 +255,14 @@ std::vector<FileVerdict> verify_package(const std::string& path) {
       out.push_back({entry.name, false, "not listed in the manifest (extra file)"});
     }
   }
-  for (const auto& [name, digest] : m.files) {
+  // weight.bin first: the model it builds is what the plan files' video fields are checked against.
+  std::vector<std::string> names = {kWeightFileName};
+  for (const auto& entry : m.files) {
+    if (entry.first != kWeightFileName) names.push_back(entry.first);
+  }
+  std::shared_ptr<const Model> built;
+  for (const std::string& name : names) {
+    const FileDigest& digest = m.files.at(name);
     if (!present.count(name)) {
       out.push_back({name, false, "missing"});
       continue;
@@ -211,6 +280,7 @@ std::vector<FileVerdict> verify_package(const std::string& path) {
         out.push_back({name, false, model.status().message()});
         continue;
       }
+      built = *model;
       detail += ", " + (*model)->variant + " " + role_name((*model)->role) + ", " + std::to_string((*model)->tensors.size()) + " tensors";
     } else {
       const ManifestPlan* listed = nullptr;
@@ -222,12 +292,16 @@ std::vector<FileVerdict> verify_package(const std::string& path) {
         continue;
       }
       auto pf = parse_plan_file(path + "/" + name, (*bytes)->data(), (*bytes)->size());
-      Status s = pf.ok() ? check_plan_file(path + "/" + name, *pf, m, *listed) : pf.status();
+      Status s = pf.ok() ? check_plan_file(path + "/" + name, *pf, m, *listed, built.get()) : pf.status();
       if (!s.ok()) {
         out.push_back({name, false, s.message()});
         continue;
       }
       detail += ", refers to weight.bin " + pf->weights.sha256.substr(0, 12) + "…";
+      if (pf->is_video) {
+        detail += ", steps of " + std::to_string(pf->frames_in) + " -> " + std::to_string(pf->frames_out) + " frames, " +
+                  size_text(pf->state_bytes) + " of stream state";
+      }
       if (!listed->validation.passed) {
         out.push_back({name, false, "recorded validation failed (max |err| " + std::to_string(listed->validation.worst.max_abs) + ")"});
         continue;

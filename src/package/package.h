@@ -55,6 +55,10 @@ class Package {
   PlanOptions plan_options(const PlanFile& pf, const PackagePlanOptions& options) const;
 };
 
+// Bytes of stream state (the previous frame of every MemBlock input) a video plan of `model` at
+// height x width holds between steps, from the model alone (no compile); 0 for image models.
+Result<uint64_t> video_state_bytes(const Model& model, int height, int width);
+
 // One line of `taec verify`: a file and what was found.
 struct FileVerdict {
   std::string file;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/text.h"
+#include "graph/frame_rules.h"
 #include "io/json_strict.h"
 
 #include <algorithm>
@@ -198,13 +199,50 @@ const char* name_of(const std::vector<std::pair<const char*, T>>& options, T v) 
   return "?";
 }
 
-Status format_version_check(Fields& f, const std::string& what) {
+// The version a file declares, which this taec must read: 1 (image) or 2 (video).
+Result<int> format_version_of(Fields& f, const std::string& what) {
   const int64_t version = f.integer("format_version", 0, INT32_MAX);
-  if (f.ok() && version != kPackageFormatVersion) {
-    return Status(Code::unsupported, what + ": package format version " + std::to_string(version) + " (this taec reads version " +
-                                         std::to_string(kPackageFormatVersion) + ")");
+  if (f.ok() && version != kPackageFormatVersion && version != kVideoPackageFormatVersion) {
+    return Status(Code::unsupported, what + ": package format version " + std::to_string(version) + " (this taec reads versions " +
+                                         std::to_string(kPackageFormatVersion) + " and " + std::to_string(kVideoPackageFormatVersion) + ")");
   }
-  return ok_status();
+  return static_cast<int>(version);
+}
+
+// Version 2 and its video fields come together: an image file must not carry them, a video
+// file must.
+bool video_fields_match_version(Fields& f, int version, const char* key) {
+  const bool has = f.value().is_object() && f.value().contains(key);
+  if (f.ok() && has != (version == kVideoPackageFormatVersion)) {
+    f.fail(has ? std::string("has a \"") + key + "\" but format version " + std::to_string(version) + " (video packages are version 2)"
+               : std::string("is format version 2 (video) but has no \"") + key + "\"");
+  }
+  return has && f.ok();
+}
+
+const std::vector<std::pair<const char*, FrameRule>> kFrameRules = {
+    {"standard", FrameRule::standard}, {"cogvideox", FrameRule::cogvideox}, {"h3", FrameRule::h3}};
+const std::vector<std::pair<const char*, bool>> kDecoderKinds = {{"base", false}, {"super", true}};
+
+json video_json(const ManifestVideo& v) {
+  return {{"frame_rule", frame_rule_name(v.frame_rule)}, {"time_factor", v.time_factor}, {"patch", v.patch},
+          {"decoder", v.super_decoder ? "super" : "base"}, {"frames_in", v.frames_in}, {"frames_out", v.frames_out}};
+}
+
+ManifestVideo parse_video(Fields f) {
+  ManifestVideo v;
+  v.frame_rule = f.choice("frame_rule", kFrameRules);
+  v.time_factor = static_cast<int>(f.integer("time_factor", 1, 64));
+  v.patch = static_cast<int>(f.integer("patch", 1, 16));
+  v.super_decoder = f.choice("decoder", kDecoderKinds);
+  v.frames_in = static_cast<int>(f.integer("frames_in", 1, 64));
+  v.frames_out = static_cast<int>(f.integer("frames_out", 1, 64));
+  // A decoder's step is one latent to time_factor raw frames (docs/VIDEO.md).
+  if (f.ok() && (v.frames_in != 1 || v.frames_out != v.time_factor)) {
+    f.fail("frames_in = " + std::to_string(v.frames_in) + ", frames_out = " + std::to_string(v.frames_out) +
+           ": a video decoder's step takes 1 latent and makes time_factor (" + std::to_string(v.time_factor) + ") frames");
+  }
+  return v;
 }
 
 }  // namespace
@@ -229,11 +267,12 @@ std::string serialize_manifest(const Manifest& m) {
                        {"passed", p.validation.passed},
                        {"worst", figures_json(p.validation.worst)},
                        {"inputs", inputs}}}});
+    if (m.is_video) plans.back()["state_bytes"] = p.state_bytes;
   }
   json files = json::object();
   for (const auto& [name, d] : m.files) files[name] = digest_json(d);
   json j = {{"format", "taec-package"},
-            {"format_version", m.format_version},
+            {"format_version", m.is_video ? kVideoPackageFormatVersion : kPackageFormatVersion},
             {"taec_version", m.taec_version},
             {"model",
              {{"name", m.model_name},
@@ -250,6 +289,10 @@ std::string serialize_manifest(const Manifest& m) {
             {"plans", plans},
             {"files", files}};
   if (m.calibration) j["calibration"] = calibration_json(*m.calibration);
+  if (m.is_video) {
+    j["video"] = video_json(m.video);
+    j["validation"]["clip_latents"] = m.video.clip_latents;
+  }
   return j.dump(2) + "\n";
 }
 
@@ -257,8 +300,8 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
   TAEC_ASSIGN_OR_RETURN(json j, parse_json(what, data, size));
   Fields f(what, j);
   if (f.str("format") != "taec-package" && f.ok()) return Status(Code::format, what + ": not a taec package manifest");
-  TAEC_RETURN_IF_ERROR(format_version_check(f, what));
   Manifest m;
+  TAEC_ASSIGN_OR_RETURN(m.format_version, format_version_of(f, what));
   m.taec_version = f.str("taec_version", 64);
   Fields model = f.sub("model");
   m.model_name = model.str("name", 256);
@@ -285,6 +328,13 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
                                           : "has a \"calibration\" but its precision is not int8");
   }
   if (f.ok() && has_calibration) m.calibration = parse_calibration(f.sub("calibration"));
+  m.is_video = video_fields_match_version(f, m.format_version, "video");
+  if (m.is_video) {
+    m.video = parse_video(f.sub("video"));
+    m.video.clip_latents = static_cast<int>(validation.integer("clip_latents", 3, 4096));
+    if (f.ok() && m.role != Role::decoder) f.fail("is a video package of an encoder (video packages hold decoders)");
+    if (f.ok() && m.precision == Precision::int8) f.fail("is a video package with int8 precision (not supported for video)");
+  }
   Fields plans = f.sub("plans", json::value_t::array);
   if (!f.ok()) return Status(Code::format, f.error());
   if (plans.value().empty() || plans.value().size() > kMaxPlans) return Status(Code::format, what + ": \"plans\" must list 1.." + std::to_string(kMaxPlans) + " sizes");
@@ -296,6 +346,7 @@ Result<Manifest> parse_manifest(const std::string& what, const uint8_t* data, si
     mp.height = static_cast<int>(p.integer("height", 1, 16384));
     mp.width = static_cast<int>(p.integer("width", 1, 16384));
     mp.file = p.str("file", 256);
+    if (m.is_video) mp.state_bytes = static_cast<uint64_t>(p.integer("state_bytes", 1, int64_t{1} << 40));
     Fields v = p.sub("validation");
     mp.validation.tolerance = v.number("tolerance");
     mp.validation.passed = v.boolean("passed");
@@ -341,7 +392,7 @@ std::string serialize_plan_file(const PlanFile& p) {
   json ops = json::array();
   for (const auto& op : p.ops) ops.push_back({{"name", op.name}, {"kind", op.kind}});
   json j = {{"format", "taec-plan"},
-            {"format_version", p.format_version},
+            {"format_version", p.is_video ? kVideoPackageFormatVersion : kPackageFormatVersion},
             {"taec_version", p.taec_version},
             {"model", {{"variant", p.variant}, {"role", role_name(p.role)}}},
             {"weights", {{"file", p.weight_file}, {"bytes", p.weights.bytes}, {"sha256", p.weights.sha256}}},
@@ -359,6 +410,10 @@ std::string serialize_plan_file(const PlanFile& p) {
               {"arena_bytes", p.arena_bytes},
               {"steps", p.steps},
               {"ops", ops}}}};
+  if (p.is_video) {
+    j["options"]["winograd_tiles"] = p.options.winograd_tiles;
+    j["stream"] = {{"frames_in", p.frames_in}, {"frames_out", p.frames_out}, {"state_bytes", p.state_bytes}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -366,8 +421,8 @@ Result<PlanFile> parse_plan_file(const std::string& what, const uint8_t* data, s
   TAEC_ASSIGN_OR_RETURN(json j, parse_json(what, data, size));
   Fields f(what, j);
   if (f.str("format") != "taec-plan" && f.ok()) return Status(Code::format, what + ": not a taec plan file");
-  TAEC_RETURN_IF_ERROR(format_version_check(f, what));
   PlanFile p;
+  TAEC_ASSIGN_OR_RETURN(p.format_version, format_version_of(f, what));
   p.taec_version = f.str("taec_version", 64);
   Fields model = f.sub("model");
   p.variant = model.str("variant", 64);
@@ -382,6 +437,14 @@ Result<PlanFile> parse_plan_file(const std::string& what, const uint8_t* data, s
   p.options.io_dtype = options.choice("io_dtype", kIoDtypes);
   p.options.precision = options.choice("precision", kPrecisions);
   p.band_pixels = static_cast<int>(options.integer("band_pixels", 1, 1 << 24));
+  p.is_video = video_fields_match_version(f, p.format_version, "stream");
+  if (p.is_video) {
+    p.options.winograd_tiles = static_cast<int>(options.integer("winograd_tiles", 1, 4096));
+    Fields stream = f.sub("stream");
+    p.frames_in = static_cast<int>(stream.integer("frames_in", 1, 64));
+    p.frames_out = static_cast<int>(stream.integer("frames_out", 1, 64));
+    p.state_bytes = static_cast<uint64_t>(stream.integer("state_bytes", 1, int64_t{1} << 40));
+  }
   Fields io = f.sub("io");
   for (const char* key : {"input_shape", "output_shape"}) {
     const json* shape = io.get(key, json::value_t::array);

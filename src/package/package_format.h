@@ -16,7 +16,11 @@
 
 namespace taec {
 
+// Image packages are version 1. Video packages are version 2: version 1 plus the video fields
+// (ManifestVideo, state bytes per size, the plan files' "stream"), so that a reader that knows only
+// version 1 refuses them by number instead of loading plans it cannot check.
 constexpr int kPackageFormatVersion = 1;
+constexpr int kVideoPackageFormatVersion = 2;
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kWeightFileName = "weight.bin";
 constexpr uint64_t kMaxJsonBytes = 16u << 20;
@@ -42,7 +46,19 @@ struct SizeValidation {
 struct ManifestPlan {
   int height = 0, width = 0;
   std::string file;  // relative path, e.g. "plans/1024x1024.json"
+  uint64_t state_bytes = 0;  // video: what a stream of this size holds between steps (0 for images)
   SizeValidation validation;
+};
+
+// What a video decoder package's plans are (format version 2): every field is checked against
+// the model weight.bin builds, so a manifest cannot describe plans other than the ones it holds.
+struct ManifestVideo {
+  FrameRule frame_rule = FrameRule::standard;
+  int time_factor = 0;       // frames per latent
+  int patch = 1;             // pixel (un)shuffle of the frames
+  bool super_decoder = false;
+  int frames_in = 0, frames_out = 0;  // per step (a decoder: 1 latent -> time_factor raw frames)
+  int clip_latents = 0;      // latents of each validation clip
 };
 
 struct Manifest {
@@ -61,6 +77,8 @@ struct Manifest {
   std::string validation_inputs;  // how the inputs were made (seed, images)
   // Precision::int8 only: the activation ranges its plans were compiled and validated with.
   std::shared_ptr<const ActivationCalibration> calibration;
+  bool is_video = false;  // format version 2
+  ManifestVideo video;
   std::vector<ManifestPlan> plans;
   std::map<std::string, FileDigest> files;  // every file but the manifest itself
 };
@@ -74,7 +92,13 @@ struct PlanFile {
   FileDigest weights;  // of weight.bin: a plan refers to exactly one weight file
   PlanOptions options;  // threads and memory are run-time choices, not stored
   int band_pixels = 0;
+  // One step's input and output, [frames, C, H, W] or [frames, H, W, C] (an image plan: 1 frame).
   int64_t input_shape[4] = {}, output_shape[4] = {};
+  // Video plans (format version 2; options.winograd_tiles is stored too): frames per step and
+  // the stream state between steps.
+  bool is_video = false;
+  int frames_in = 1, frames_out = 1;
+  uint64_t state_bytes = 0;
   std::string kernels;         // kernel sets the program was lowered for at pack time
   std::string program_sha256;  // of Program::describe()
   uint64_t arena_bytes = 0, steps = 0;

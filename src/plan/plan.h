@@ -144,4 +144,8 @@ Result<PlanShapes> plan_shapes(const Model& model, const PlanOptions& options);
 
 Result<std::unique_ptr<Plan>> compile_plan(std::shared_ptr<const Model> model, const PlanOptions& options);
 
+// The options compile_plan compiles with: a video model's plans get their band height and
+// Winograd work items (band_pixels, winograd_tiles left 0) from the video defaults.
+PlanOptions with_video_defaults(const Model& model, PlanOptions options);
+
 }  // namespace taec

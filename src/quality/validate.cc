@@ -5,9 +5,13 @@
 #include <filesystem>
 #include <limits>
 
+#include "graph/frame_rules.h"
+#include "graph/variants.h"
 #include "plan/io_convert.h"
+#include "plan/stream.h"
 #include "quality/image_prep.h"
 #include "quality/latent_contract.h"
+#include "runtime/video_reference.h"
 
 namespace taec {
 namespace {
@@ -50,7 +54,7 @@ std::string shape_string(const ValueShape& s) {
   return std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width);
 }
 
-// Runs `plan` on an NCHW fp32 input, returning its output as NCHW fp32.
+// Runs an image plan on an NCHW fp32 input, returning its output as NCHW fp32.
 Result<std::vector<float>> run_nchw_f32(Plan& plan, const std::vector<float>& input) {
   const PlanShapes& s = plan.shapes();
   const PlanOptions& o = plan.options();
@@ -62,7 +66,57 @@ Result<std::vector<float>> run_nchw_f32(Plan& plan, const std::vector<float>& in
   return result;
 }
 
+// A clip of latents through a stream of a video decoder plan, every kept frame pulled as soon as
+// it is ready, as an application would.
+Result<std::vector<float>> stream_nchw_f32(Plan& plan, const ValidationInput& clip) {
+  const PlanShapes& s = plan.shapes();
+  const PlanOptions& o = plan.options();
+  StreamOptions so;
+  so.clip_latents = clip.frames;
+  TAEC_ASSIGN_OR_RETURN(std::unique_ptr<Stream> stream, Stream::create(&plan, so));
+  std::vector<uint8_t> in(io_bytes(plan, s.input)), out(stream->output_bytes());
+  std::vector<float> result;
+  auto drain = [&]() -> Status {
+    while (stream->pending() > 0) {
+      TAEC_RETURN_IF_ERROR(stream->pull(out.data()));
+      result.resize(result.size() + elems(s.output));
+      import_nchw_f32(out.data(), o.layout, o.io_dtype, s.output, result.data() + result.size() - elems(s.output));
+    }
+    return ok_status();
+  };
+  for (int t = 0; t < clip.frames; ++t) {
+    export_nchw_f32(clip.data.data() + t * elems(s.input), s.input, o.layout, o.io_dtype, in.data());
+    TAEC_RETURN_IF_ERROR(stream->push(in.data()).with_context("latent " + std::to_string(t)));
+    TAEC_RETURN_IF_ERROR(drain());
+  }
+  TAEC_RETURN_IF_ERROR(stream->flush());
+  TAEC_RETURN_IF_ERROR(drain());
+  return result;
+}
+
+// Frames an input's output holds: 1 for an image, the frames a clip keeps for a video decoder.
+size_t output_frames(const Model& model, const ValidationInput& in) {
+  return model.is_video() ? static_cast<size_t>(decode_trim(model, in.frames).frames()) : 1;
+}
+
+const VideoVariantSpec* find_video_variant(std::string_view variant) {
+  for (const VideoVariantSpec& v : known_video_variants()) {
+    if (variant == v.name) return &v;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+Result<std::vector<float>> run_validation_input(Plan& plan, const ValidationInput& in) {
+  if (in.data.size() != elems(plan.shapes().input) * static_cast<size_t>(in.frames)) {
+    return Status(Code::shape, "validation input " + in.name + " holds " + std::to_string(in.data.size()) + " values, not " +
+                                   std::to_string(in.frames) + " x " + shape_string(plan.shapes().input));
+  }
+  if (!plan.model().is_video()) return run_nchw_f32(plan, in.data);
+  if (plan.model().role != Role::decoder) return Status(Code::unsupported, "validating video encoders is not supported yet");
+  return stream_nchw_f32(plan, in);
+}
 
 const char* precision_name(Precision precision) {
   switch (precision) {
@@ -85,6 +139,7 @@ double default_tolerance(std::string_view variant, Precision precision) {
     case Precision::fp32:
       return 1e-3;
     case Precision::bf16:
+      if (const VideoVariantSpec* v = find_video_variant(variant)) return v->super_decoder ? kVideoSuperBf16Tolerance : kVideoBf16Tolerance;
       return variant == "taef2" ? 0.05 : 0.03;
     case Precision::int8:
       return kInt8Tolerance;
@@ -104,8 +159,22 @@ Result<std::vector<ValidationInput>> make_validation_inputs(const Model& model, 
 
   std::vector<ValidationInput> inputs;
   SplitMix64 rng{options.seed};
+  if (model.is_video()) {
+    if (!decoder) return Status(Code::unsupported, model.variant + ": validating video encoders is not supported yet");
+    if (!options.image_paths.empty()) {
+      return Status(Code::invalid_argument, model.variant + ": video decoders are validated on seeded random clips; photos are not used");
+    }
+    if (options.clip_latents < 1) return Status(Code::invalid_argument, "a validation clip needs at least one latent");
+    for (int i = 0; i < options.random_count; ++i) {
+      ValidationInput in{"random_clip_" + std::to_string(i), shapes.input, options.clip_latents,
+                         std::vector<float>(elems(shapes.input) * options.clip_latents)};
+      fill_normal(rng, latent_std, in.data);
+      inputs.push_back(std::move(in));
+    }
+    return inputs;
+  }
   for (int i = 0; i < options.random_count; ++i) {
-    ValidationInput in{"random_" + std::to_string(i), shapes.input, std::vector<float>(elems(shapes.input))};
+    ValidationInput in{"random_" + std::to_string(i), shapes.input, 1, std::vector<float>(elems(shapes.input))};
     if (decoder) {
       fill_normal(rng, latent_std, in.data);
     } else {
@@ -136,7 +205,7 @@ Result<std::vector<ValidationInput>> make_validation_inputs(const Model& model, 
   }
   for (const std::string& path : options.image_paths) {
     TAEC_ASSIGN_OR_RETURN(RgbImage image, load_image_fitted(path, height, width));
-    ValidationInput in{"image:" + stem(path), shapes.input, {}};
+    ValidationInput in{"image:" + stem(path), shapes.input, 1, {}};
     if (decoder) {
       Result<std::vector<float>> latent = run_nchw_f32(*encode, image.chw);
       if (!latent.ok()) return latent.status().with_context("encoding " + path);
@@ -157,6 +226,13 @@ Result<ValidationSet> make_validation_set(std::shared_ptr<const Model> model, co
   set.height = height;
   set.width = width;
   TAEC_ASSIGN_OR_RETURN(set.inputs, make_validation_inputs(*model, encoder, height, width, options));
+  if (model->is_video()) {
+    for (const ValidationInput& in : set.inputs) {
+      set.reference_outputs.push_back(reference_decode_clip(*model, in.data.data(), in.frames, in.shape.height, in.shape.width,
+                                                            ReferenceMode::steps));
+    }
+    return set;
+  }
   PlanOptions o;
   o.image_height = height;
   o.image_width = width;
@@ -188,12 +264,13 @@ Result<ValidationReport> validate_plan(Plan& candidate, const ValidationSet& set
   for (size_t i = 0; i < set.inputs.size(); ++i) {
     const ValidationInput& in = set.inputs[i];
     const std::vector<float>& want = set.reference_outputs[i];
-    if (!same_shape(in.shape, cs.input) || in.data.size() != elems(cs.input) || want.size() != elems(cs.output)) {
+    if (!same_shape(in.shape, cs.input) || in.data.size() != elems(cs.input) * in.frames ||
+        want.size() != elems(cs.output) * output_frames(candidate.model(), in)) {
       return Status(Code::shape, "validation input " + in.name + " is " + shape_string(in.shape) +
                                      "; the candidate plan maps " + shape_string(cs.input) + " -> " +
                                      shape_string(cs.output));
     }
-    Result<std::vector<float>> got = run_nchw_f32(candidate, in.data);
+    Result<std::vector<float>> got = run_validation_input(candidate, in);
     if (!got.ok()) return got.status().with_context("candidate plan on " + in.name);
     const ErrorStats e = compare_buffers(got->data(), want.data(), want.size(), /*clamp01=*/false);
     report.cases.push_back({in.name, e});

@@ -12,6 +12,10 @@
 //
 // A set runs the slow reference engine once per input and keeps its outputs, so several
 // candidates of the same size (fp32, bf16, a package's plans) are checked against it cheaply.
+//
+// Video decoders are validated on clips: each input is a clip of several latents, pushed through
+// a stream of the plan one latent at a time (plan/stream.h), and its output is every frame the
+// clip keeps (the frame rules applied), compared with reference_decode_clip's.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +34,9 @@ namespace taec {
 // One input of the plan under test, NCHW fp32, batch 1 (converted to the candidate's layout and
 // io dtype when it runs).
 struct ValidationInput {
-  std::string name;  // "random_0", "image:astronaut" …
-  ValueShape shape;  // of `data`
+  std::string name;  // "random_0", "image:astronaut", "random_clip_0" …
+  ValueShape shape;  // of one frame of `data`
+  int frames = 1;    // video decoders: the clip's latents, back to back in `data`
   std::vector<float> data;
 };
 
@@ -47,12 +52,19 @@ struct ValidationInputOptions {
   // Real photos: each is scaled to cover the plan's size and center-cropped (image_prep.h); a
   // decoder gets their latents from `encoder` run as a compiled fp32 plan.
   std::vector<std::string> image_paths;
+  // Video decoders: latents per random clip (drawn like single latents). Photos are not used.
+  int clip_latents = 4;
 };
 
 // Inputs for a plan of `model` at height x width image pixels. `encoder` (role encoder, same
 // latent channels) is needed only for a decoder with image_paths; it may be null otherwise.
 Result<std::vector<ValidationInput>> make_validation_inputs(const Model& model, const Model* encoder, int height,
                                                             int width, const ValidationInputOptions& options);
+
+// Runs `plan` on one input (an image plan once; a video plan as a stream over the clip, which is
+// declared `in.frames` latents long) and returns its output as NCHW fp32: the image, or every
+// frame the clip keeps, back to back.
+Result<std::vector<float>> run_validation_input(Plan& plan, const ValidationInput& in);
 
 // Inputs plus the reference engine's outputs on them.
 struct ValidationSet {
@@ -65,6 +77,7 @@ struct ValidationSet {
 
 // make_validation_inputs + the plain fp32 reference plan of `model` run on each (single
 // threaded: ~10 s per taef2 input at 512x512, ~4x that at 1024x1024; size sets accordingly).
+// Video decoders: reference_decode_clip (runtime/video_reference.h), frame by frame.
 Result<ValidationSet> make_validation_set(std::shared_ptr<const Model> model, const Model* encoder, int height,
                                           int width, const ValidationInputOptions& options);
 
@@ -89,7 +102,8 @@ Result<ValidationReport> validate_plan(Plan& candidate, const ValidationSet& set
 
 // Max |err| a plan of `precision` may show against the reference: 1e-3 for compiled fp32 (and 0
 // for the reference itself); FP16-class (bf16): 0.05 for FLUX.2 (taef2) and 0.03 for the rest
-// (FLUX.1-class: taef1, taesd3, taesd, taesdxl), the product's tolerances.
+// (FLUX.1-class: taef1, taesd3, taesd, taesdxl), the product's tolerances; video decoders (the
+// TAEHV family) kVideoBf16Tolerance over a clip (the super decoder kVideoSuperBf16Tolerance).
 double default_tolerance(std::string_view variant, Precision precision);
 
 // "reference", "fp32", "bf16".
@@ -98,5 +112,12 @@ const char* precision_name(Precision precision);
 // Max |err| allowed for int8 plans (weights and activations) against the fp32 reference, for
 // both variants: a documented, measured bound (docs/QUANTIZATION.md), not a product tolerance.
 constexpr double kInt8Tolerance = 0.3;
+
+// Max |err| allowed for bf16 video decoder plans against the fp32 reference over a validation
+// clip: about 1.6x the worst seen on the synthetic TAEHV weights (4-latent clips, 64x96 to
+// 720x1280, NHWC fp16 I/O: base decoders up to 0.034, the super decoder 0.10; docs/PACKAGE.md
+// "Video packages"). Measured, not product, tolerances.
+constexpr double kVideoBf16Tolerance = 0.06;
+constexpr double kVideoSuperBf16Tolerance = 0.16;
 
 }  // namespace taec

@@ -27,6 +27,8 @@ struct PackArgs {
   uint64_t seed = 20240917;
   double tolerance = 0;
   std::string name;
+  std::string variant;
+  int clip_latents = 4;
 };
 
 void print_progress(const char* line, void*) {
@@ -62,6 +64,8 @@ int run_pack(const PackArgs& args) {
   o.image_dir = args.images.empty() ? nullptr : args.images.c_str();
   o.encoder_path = args.encoder.empty() ? nullptr : args.encoder.c_str();
   o.tolerance = args.tolerance;
+  o.variant = args.variant.empty() ? nullptr : args.variant.c_str();
+  o.clip_latents = args.clip_latents;
   o.progress = print_progress;
   std::fprintf(stderr, "packing %s: %zu sizes, %s, weights %s, layout %s, io %s -> %s\n", path.c_str(), heights.size(),
                args.precision == TAEC_PRECISION_BF16 ? "bf16 (FP16-class)" : precision_label(args.precision),
@@ -92,8 +96,13 @@ int run_verify(const std::string& path) {
 Command add_pack_command(CLI::App& app) {
   auto args = std::make_shared<PackArgs>();
   CLI::App* cmd = app.add_subcommand("pack", "Compile and validate every size of a model into one package sharing one weight.bin");
-  cmd->add_option("weights", args->weights, "Weights (.pth/.safetensors) or model name (taef2, taef1, …)")->required();
-  cmd->add_option("--sizes", args->sizes, "Image sizes: N (square) or HxW, multiples of 8 (default 768…2048)")->delimiter(',');
+  cmd->add_option("weights", args->weights,
+                  "Weights (.pth/.safetensors) or model name (taef2, taef1, …); a video TAE file (TAEHV family) packs its decoder")
+      ->required();
+  cmd->add_option("--sizes", args->sizes,
+                  "Image / frame sizes: N (square) or HxW, multiples of the latent grid (8; video: 8 x patch) (default 768…2048)")
+      ->delimiter(',');
+  cmd->add_option("--variant", args->variant, "Override the detected variant (e.g. taecvx for a file of taew2_1's shapes)");
   cmd->add_option("--precision", args->precision,
                   "bf16 (FP16-class, default) | fp32 | int8 (int8 weights and activations, calibrated on the --images photos)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, taec_precision>{
@@ -107,9 +116,12 @@ Command add_pack_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads for validation (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--images", args->images, "Photos (.png/.jpg) whose latents validate each size (default $TAEC_IMAGE_DIR)");
   cmd->add_option("--encoder", args->encoder, "Encoder making those latents (default: beside the weights, or by name)");
-  cmd->add_option("--random-inputs", args->random_inputs, "Seeded random validation inputs per size")->check(CLI::Range(0, 100));
+  cmd->add_option("--random-inputs", args->random_inputs, "Seeded random validation inputs (video: clips) per size")->check(CLI::Range(0, 100));
+  cmd->add_option("--clip-latents", args->clip_latents,
+                  "Video: latents per validation clip, streamed one at a time (default 4, at least 3)")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", args->seed, "Seed of the random validation inputs");
-  cmd->add_option("--tolerance", args->tolerance, "Max |err| allowed (default: 1e-3 fp32; bf16 0.05 FLUX.2, 0.03 FLUX.1)");
+  cmd->add_option("--tolerance", args->tolerance, "Max |err| allowed (default: 1e-3 fp32; bf16 0.05 FLUX.2, 0.03 FLUX.1; video 0.06, super decoder 0.16)");
   cmd->add_option("--name", args->name, "Model name for the manifest (default: from the weights file)");
   return {cmd, [args] { return run_pack(*args); }};
 }
