@@ -202,6 +202,33 @@ TEST(CliVideo, EncodeFromAFolderOfFrames) {
   EXPECT_EQ(taec::read_npy(dir + "/m.npy").value().shape, (std::vector<int64_t>{1, 16, 2, 6, 8}));
 }
 
+// A video package decodes through the CLI like the weights it was packed from: bitwise for an fp32
+// NCHW package, within the package's bf16 tolerance for the default one (bf16, NHWC, fp16 I/O).
+TEST(CliVideo, DecodeWithAPackage) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  const std::string w = weights("taew2_1_synthetic.safetensors"), in = quote(golden("taew2_1", "dec_t3_6x8.input.npy"));
+  CliResult r = run_cli("pack " + w + " --sizes 48x64 --precision fp32 --io fp32 --layout nchw --out " + dir + "/fp32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("pack " + w + " --sizes 48x64,64x48 --out " + dir + "/default");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(run_cli("decode " + w + " " + in + " --npy " + dir + "/weights.npy").exit_code, 0);
+  r = run_cli("decode --package " + dir + "/fp32 " + in + " --npy " + dir + "/fp32.npy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(taec_test::read_bytes(dir + "/fp32.npy"), taec_test::read_bytes(dir + "/weights.npy"));
+  r = run_cli("decode --package " + dir + "/default " + in + " --npy " + dir + "/default.npy --png " + dir + "/frames");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = taec::read_npy(dir + "/default.npy").value();
+  const auto want = taec::read_npy(golden("taew2_1", "dec_t3_6x8.output.npy")).value();
+  ASSERT_EQ(got.shape, want.shape);
+  EXPECT_LE(taec_test::max_abs_diff(got.data.data(), want.data.data(), got.data.size()), 0.06f);
+  // A size the package does not hold is refused, naming the package's sizes or the one asked for.
+  r = run_cli("decode --package " + dir + "/default " + quote(golden("taew2_1", "dec_t5_5x7.input.npy")) + " --npy " + dir + "/x.npy");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("40x56"));
+  EXPECT_FALSE(fs::exists(dir + "/x.npy"));
+}
+
 TEST(CliVideo, InfoShowsBothHalvesAndTheFrameRule) {
   TAEC_REQUIRE_FIXTURES();
   const CliResult r = run_cli("info " + weights("taeh3_synthetic.safetensors"));
