@@ -13,6 +13,8 @@ packages=(
   libcli11-dev        # the CLI
   libssl-dev          # SHA-256
   libcurl4-openssl-dev  # fetching the official weights (checksummed)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video files (src/io/video_*)
+  ffmpeg              # tests: makes inputs taec's writer does not (odd sizes, rotation), ffprobe
   libprotobuf-dev protobuf-compiler  # Core ML export: model.mlmodel is a protobuf (proto/coreml)
   libgtest-dev libgmock-dev
   "$@"

@@ -321,12 +321,8 @@ taec_status taec_image_save_png(const char* path, const float* data, int height,
   if (height <= 0 || width <= 0 || height > 65535 || width > 65535) return invalid("taec_image_save_png: bad size");
   if (!one_of(layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_image_save_png: invalid layout");
   return guarded(path, [&] {
-    const size_t plane = static_cast<size_t>(height) * width;
-    std::vector<float> hwc(plane * 3);
-    for (size_t i = 0; i < plane; ++i) {
-      for (int c = 0; c < 3; ++c) hwc[3 * i + c] = layout == TAEC_LAYOUT_NHWC ? data[3 * i + c] : data[c * plane + i];
-    }
-    return report(taec::write_png_hwc(path, hwc.data(), height, width));
+    const auto order = layout == TAEC_LAYOUT_NHWC ? taec::RgbOrder::hwc : taec::RgbOrder::chw;
+    return report(taec::write_png(path, data, order, height, width));
   });
 }
 

@@ -65,28 +65,55 @@ const char* file_type_name(unsigned mode) {
   return "not a regular file";
 }
 
-Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
+Result<InputFile> InputFile::open(const std::string& path) {
+  InputFile in;
+  in.path_ = path;
   // O_NONBLOCK: opening a FIFO must not wait for a writer before its type can be checked.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (fd.get() < 0) return Status(Code::io, path + ": cannot open: " + errno_text());
+  in.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (in.fd_ < 0) return Status(Code::io, path + ": cannot open: " + errno_text());
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Status(Code::io, path + ": cannot stat: " + errno_text());
+  if (::fstat(in.fd_, &st) != 0) return Status(Code::io, path + ": cannot stat: " + errno_text());
   if (!S_ISREG(st.st_mode)) {
     return Status(Code::io, path + ": is " + file_type_name(st.st_mode) + ", not a regular file");
   }
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return Status(Code::format, path + ": file is " + std::to_string(st.st_size) + " bytes, more than the " +
+  const int flags = ::fcntl(in.fd_, F_GETFL);
+  if (flags >= 0) ::fcntl(in.fd_, F_SETFL, flags & ~O_NONBLOCK);
+  in.size_bytes_ = static_cast<uint64_t>(st.st_size);
+  return in;
+}
+
+InputFile::InputFile(InputFile&& other) noexcept { *this = std::move(other); }
+
+InputFile& InputFile::operator=(InputFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    size_bytes_ = other.size_bytes_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
+  TAEC_ASSIGN_OR_RETURN(InputFile in, InputFile::open(path));
+  if (in.size_bytes() > max_bytes) {
+    return Status(Code::format, path + ": file is " + std::to_string(in.size_bytes()) + " bytes, more than the " +
                                     std::to_string(max_bytes) + " this kind of file may have");
   }
   std::vector<uint8_t> bytes;
   try {
-    bytes.resize(static_cast<size_t>(st.st_size));
+    bytes.resize(static_cast<size_t>(in.size_bytes()));
   } catch (const std::bad_alloc&) {
-    return Status(Code::out_of_memory, path + ": out of memory reading " + std::to_string(st.st_size) + " bytes");
+    return Status(Code::out_of_memory, path + ": out of memory reading " + std::to_string(in.size_bytes()) + " bytes");
   }
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::read(in.fd(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status(Code::io, path + ": read failed: " + errno_text());
     if (n == 0) break;  // file shrank while reading

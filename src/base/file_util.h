@@ -27,6 +27,27 @@ namespace taec {
 // Files larger than max_bytes are refused before anything is allocated.
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes);
 
+// An input read piece by piece (a video), opened and type-checked as read_file does.
+class InputFile {
+ public:
+  static Result<InputFile> open(const std::string& path);
+  InputFile(InputFile&& other) noexcept;
+  InputFile& operator=(InputFile&& other) noexcept;
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile();
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  uint64_t size_bytes() const { return size_bytes_; }  // when opened
+
+ private:
+  InputFile() = default;
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_bytes_ = 0;
+};
+
 // "a FIFO", "a character device", … for st_mode (messages).
 const char* file_type_name(unsigned mode);
 

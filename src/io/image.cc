@@ -2,12 +2,10 @@
 
 #include <stb_image_write.h>
 
-#include <algorithm>
-#include <cmath>
-
 #include "base/file_util.h"
 #include "io/image_decoders.h"
 #include "io/image_format.h"
+#include "io/rgb8.h"
 
 namespace taec {
 namespace {
@@ -20,39 +18,13 @@ void append_bytes(void* context, void* data, int size) {
   out->insert(out->end(), bytes, bytes + size);
 }
 
-// The stored pixels turned as EXIF `orientation` says (PIL's ImageOps.exif_transpose), into CHW
-// floats. For output pixel (y, x) the stored pixel read is:
-//   1 (y, x)           2 mirrored (y, W-1-x)          3 rotated 180 (H-1-y, W-1-x)
-//   4 flipped (H-1-y, x)                               5 transposed (x, y)
-//   6 rotated 90 clockwise (H-1-x, y)                  7 transversed (H-1-x, W-1-y)
-//   8 rotated 90 counter-clockwise (x, W-1-y)
-// where H x W is the stored size; orientations 5-8 swap the output's height and width.
 RgbImage orient_to_chw(const Rgb8Image& in) {
-  const int h = in.height, w = in.width, o = in.orientation;
-  const bool swap = o >= 5;
   RgbImage out;
-  out.height = swap ? w : h;
-  out.width = swap ? h : w;
-  const size_t plane = static_cast<size_t>(h) * w;
-  out.chw.resize(3 * plane);
-  for (int y = 0; y < out.height; ++y) {
-    for (int x = 0; x < out.width; ++x) {
-      int sy = y, sx = x;
-      switch (o) {
-        case 2: sx = w - 1 - x; break;
-        case 3: sy = h - 1 - y, sx = w - 1 - x; break;
-        case 4: sy = h - 1 - y; break;
-        case 5: sy = x, sx = y; break;
-        case 6: sy = h - 1 - x, sx = y; break;
-        case 7: sy = h - 1 - x, sx = w - 1 - y; break;
-        case 8: sy = x, sx = w - 1 - y; break;
-        default: break;
-      }
-      const uint8_t* px = in.rgb.data() + (static_cast<size_t>(sy) * w + sx) * 3;
-      const size_t at = static_cast<size_t>(y) * out.width + x;
-      for (int c = 0; c < 3; ++c) out.chw[c * plane + at] = px[c] / 255.0f;
-    }
-  }
+  const bool swap = in.orientation >= 5 && in.orientation <= 8;
+  out.height = swap ? in.width : in.height;
+  out.width = swap ? in.height : in.width;
+  out.chw.resize(3 * static_cast<size_t>(in.height) * in.width);
+  rgb8_to_float(in.rgb.data(), in.height, in.width, in.orientation, RgbOrder::chw, out.chw.data());
   return out;
 }
 
@@ -93,17 +65,18 @@ Result<RgbImage> decode_image(const std::string& path, const std::vector<uint8_t
   return orient_to_chw(*decoded);
 }
 
-Status write_png_hwc(const std::string& path, const float* hwc, int height, int width) {
+Status write_png(const std::string& path, const float* data, RgbOrder order, int height, int width) {
   std::vector<unsigned char> pixels(static_cast<size_t>(height) * width * 3);
-  for (size_t i = 0; i < pixels.size(); ++i) {
-    float v = std::clamp(hwc[i], 0.0f, 1.0f);  // NaN stays NaN through clamp: map it to 0
-    pixels[i] = static_cast<unsigned char>(std::isnan(v) ? 0 : std::lround(v * 255.0f));
-  }
+  float_to_rgb8(data, order, height, width, pixels.data());
   std::vector<uint8_t> png;
   if (!stbi_write_png_to_func(append_bytes, &png, width, height, 3, pixels.data(), width * 3)) {
     return Status(Code::internal, path + ": PNG encoding failed");
   }
   return write_output_file(path, png.data(), png.size());
+}
+
+Status write_png_hwc(const std::string& path, const float* hwc, int height, int width) {
+  return write_png(path, hwc, RgbOrder::hwc, height, width);
 }
 
 }  // namespace taec

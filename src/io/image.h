@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "io/rgb8.h"
 
 namespace taec {
 
@@ -40,7 +41,9 @@ Result<RgbImage> read_image(const std::string& path);
 // The same from bytes in memory; `path` only names the source in messages.
 Result<RgbImage> decode_image(const std::string& path, const std::vector<uint8_t>& bytes);
 
-// hwc: [height, width, 3] floats; clamped to [0,1] (NaN -> 0) and rounded to 8 bits.
+// One float frame in `order`, clamped to [0,1] (NaN -> 0) and rounded to 8 bits (unit_to_level).
+Status write_png(const std::string& path, const float* data, RgbOrder order, int height, int width);
+// write_png of an interleaved [height, width, 3] frame.
 Status write_png_hwc(const std::string& path, const float* hwc, int height, int width);
 
 }  // namespace taec
