@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shared="${TAEC_SHARED_DIR:-$(cd .. && pwd)/shared}"
 scripts/configure_asan.sh
-cmake --build build-asan -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package taec_cli
+cmake --build build-asan -j "$(nproc)" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_video fuzz_coreml fuzz_package taec_cli
 corpus=build-asan/corpus
 artifacts=build-asan/artifacts
 mkdir -p "$artifacts"
@@ -30,6 +30,18 @@ for f in "$shared"/models/*.pth tests/corpus/bad/pth_stride0.bad tests/corpus/ba
 done
 seed fuzz_npy "$shared"/golden/taef2/dec_tiny_*.npy "$shared"/golden/taef1_synthetic/dec_tiny_*.npy
 seed fuzz_image "$shared"/images/*.png "$shared"/images/*.jpg
+# Small clips of every container and codec taec reads, made by the ffmpeg tool (install_deps.sh).
+mkdir -p "$corpus/fuzz_video"
+if command -v ffmpeg >/dev/null; then
+  for clip in "mp4 libx264 yuv420p" "webm libvpx-vp9 yuv420p" "webm libvpx yuv420p" "avi mpeg4 yuv420p" "mkv ffv1 yuv444p" \
+      "mov mjpeg yuvj420p"; do
+    read -r ext codec pix_fmt <<<"$clip"
+    ffmpeg -v error -y -f lavfi -i testsrc=size=48x32:rate=8 -frames:v 4 -c:v "$codec" -pix_fmt "$pix_fmt" \
+      "$corpus/fuzz_video/$codec.$ext" </dev/null || echo "fuzz_video: could not make the $codec seed"
+  done
+else
+  echo "fuzz_video: ffmpeg not installed; fuzzing without seeds"
+fi
 # Core ML packages written by the exporter, their three files joined as fuzz/fuzz_coreml.cc reads them.
 mkdir -p "$corpus/fuzz_coreml"
 coreml_tmp=build-asan/coreml_seeds
@@ -75,12 +87,12 @@ if [ -f "$shared/models/taef2_decoder.safetensors" ]; then
   fi
 fi
 status=0
-for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_coreml fuzz_package; do
+for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_video fuzz_coreml fuzz_package; do
   log="build-asan/$target.log"
   budget=(-max_total_time="$seconds")
   if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
     case $target in
-      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=300000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
+      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_video) runs=20000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=300000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
     esac
     budget=(-runs="$runs" -max_total_time=600)
   fi

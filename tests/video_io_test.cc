@@ -522,12 +522,11 @@ TEST(VideoReader, OnlyRegularFilesAreOpened) {
 
 // ---- Inputs made by FFmpeg's own tool ----------------------------------------------------------
 
-TEST(VideoReader, OddSizesRotationAndAudioOnlyFiles) {
+int ffmpeg(const std::string& args) { return std::system(("ffmpeg -v error -y " + args + " </dev/null").c_str()); }
+
+TEST(VideoReader, ReadsOddSizes) {
   REQUIRE_FFMPEG();
   const std::string dir = taec_test::temp_dir();
-  auto ffmpeg = [&](const std::string& args) {
-    return std::system(("ffmpeg -v error -y " + args + " </dev/null").c_str());
-  };
   // Odd sizes: FFV1 holds them (x264 and testsrc2 round down to even).
   ASSERT_EQ(ffmpeg("-f lavfi -i testsrc=size=65x47:rate=10 -frames:v 5 -c:v ffv1 -pix_fmt yuv420p " +
                    taec_test::quote(dir + "/odd.mkv")), 0);
@@ -539,6 +538,11 @@ TEST(VideoReader, OddSizesRotationAndAudioOnlyFiles) {
   EXPECT_EQ(odd.color, "bt601 limited (untagged)");
   EXPECT_EQ(odd.codec, "ffv1");
 
+}
+
+TEST(VideoReader, TurnsFramesAsTheDisplayMatrixSays) {
+  REQUIRE_FFMPEG();
+  const std::string dir = taec_test::temp_dir();
   // A rotation in the MP4 display matrix: frames come out turned as FFmpeg's own tool turns them
   // (autorotate), 64 wide and 96 tall. FFmpeg 5's `rotate=90` tag writes a matrix that turns the
   // picture 90 degrees counter-clockwise.
@@ -568,6 +572,24 @@ TEST(VideoReader, OddSizesRotationAndAudioOnlyFiles) {
     }
   }
   EXPECT_LT(ffmpeg_diff / (3 * plane), 4.0) << "the other way round it is about 80";
+
+}
+
+TEST(VideoReader, RefusesWhatItDoesNotRead) {
+  REQUIRE_FFMPEG();
+  const std::string dir = taec_test::temp_dir();
+  // Bounded before decoding: 16400 px wide is over the 16384 a side.
+  ASSERT_EQ(ffmpeg("-f lavfi -i testsrc=size=16400x16 -frames:v 1 -c:v ffv1 " + taec_test::quote(dir + "/wide.mkv")), 0);
+  expect_read_fails(dir + "/wide.mkv", "frame size 16400x16 is outside what taec accepts (16384 px a side, 64 MP)");
+  // An H.264 stream whose size changes halfway (two streams back to back, as cutting tools make):
+  // refused at the first frame of the new size, whose buffer the caller did not size for.
+  ASSERT_EQ(ffmpeg("-f lavfi -i testsrc=size=64x48 -frames:v 3 -c:v libx264 -bf 0 " + taec_test::quote(dir + "/a.h264")), 0);
+  ASSERT_EQ(ffmpeg("-f lavfi -i testsrc=size=32x24 -frames:v 3 -c:v libx264 -bf 0 " + taec_test::quote(dir + "/b.h264")), 0);
+  std::vector<uint8_t> both = taec_test::read_bytes(dir + "/a.h264"), second = taec_test::read_bytes(dir + "/b.h264");
+  both.insert(both.end(), second.begin(), second.end());
+  taec_test::write_bytes(dir + "/both.h264", both);
+  ASSERT_EQ(ffmpeg("-framerate 10 -i " + taec_test::quote(dir + "/both.h264") + " -c copy " + taec_test::quote(dir + "/resized.mkv")), 0);
+  expect_read_fails(dir + "/resized.mkv", "frame 4 is 32x24, the clip's first is 64x48; taec reads clips of one size");
 
   ASSERT_EQ(ffmpeg("-f lavfi -i sine=duration=0.2 -c:a aac " + taec_test::quote(dir + "/sound.m4a")), 0);
   expect_read_fails(dir + "/sound.m4a", "has no video stream (its streams: audio)");
