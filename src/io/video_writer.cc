@@ -259,6 +259,9 @@ Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::string& path, 
   AVDictionary* muxer_options = nullptr;
   if (w.info.fragmented && (container == "mp4" || container == "mov")) {
     av_dict_set(&muxer_options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0);
+    // A fragment at least every second, not only at keyframes (x264 puts those 250 frames apart),
+    // so a player on the pipe starts within a second of the frames.
+    av_dict_set(&muxer_options, "frag_duration", "1000000", 0);
   } else {
     w.info.fragmented = false;
   }

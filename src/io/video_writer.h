@@ -10,8 +10,8 @@
 //   removes the temporary. Links, FIFOs and character devices are written through.
 // - MP4 and MOV need to seek back (the index goes at the end and points backwards); written
 //   through to something that cannot seek (a FIFO, a pipe on stdout), MP4/MOV become fragmented
-//   MP4 (an empty moov up front, then moof+mdat fragments at keyframes), which players and
-//   FFmpeg stream. Matroska/WebM stream as they are (no index, unknown segment size).
+//   MP4 (an empty moov up front, then moof+mdat fragments at keyframes and at least every second),
+//   which players and FFmpeg stream. Matroska/WebM stream as they are (no index, unknown segment size).
 // - yuv420p halves the chroma in both directions, so width and height must be even: odd sizes are
 //   refused at open, naming the size (crop or pad the frames yourself; taec never resizes).
 #pragma once
