@@ -9,6 +9,7 @@
 
 #include "io/image.h"
 #include "io/npy.h"
+#include "taec/taec_video.h"
 #include "test_util.h"
 
 namespace {
@@ -125,6 +126,58 @@ TEST(CliVideo, RealWanLatentsDecodeTo61Frames) {
   const auto out = taec::read_npy(dir + "/wan.npy").value();
   EXPECT_EQ(out.shape, (std::vector<int64_t>{1, 3, 61, 320, 512}));
   for (float v : out.data) ASSERT_TRUE(std::isfinite(v));
+}
+
+// Frames a video file holds, read back through taec's reader (the size and rate too).
+struct VideoSummary {
+  int width = 0, height = 0, fps_num = 0, frames = 0;
+  std::string codec;
+};
+VideoSummary read_video(const std::string& path) {
+  VideoSummary v;
+  taec_video_reader* r = nullptr;
+  if (taec_video_reader_open(path.c_str(), &r) != TAEC_OK) {
+    ADD_FAILURE() << taec_last_error();
+    return v;
+  }
+  taec_video_info info;
+  EXPECT_EQ(taec_video_reader_get_info(r, &info), TAEC_OK);
+  v.width = info.width, v.height = info.height, v.fps_num = info.fps_num, v.codec = info.codec;
+  std::vector<float> rgb(3 * static_cast<size_t>(info.width) * info.height);
+  int got = 0;
+  while (taec_video_reader_read(r, rgb.data(), TAEC_LAYOUT_NCHW, &got) == TAEC_OK && got) ++v.frames;
+  taec_video_reader_free(r);
+  return v;
+}
+
+// The real Wan latents to a video a person can play: 61 frames of 320x512 at Wan's 16 fps (H.264 in
+// MP4; VP9 in WebM at another rate), and encoding that file again gives Wan's 16 latents.
+TEST(CliVideo, RealWanLatentsToAPlayableVideo) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  const std::string latents = quote(fs::path(taec_test::model_dir()).parent_path().string() + "/latents/test_latents_wan.pth");
+  const std::string w = weights("taew2_1_synthetic.pth");
+  CliResult r = run_cli("decode " + w + " " + latents + " --layout ncthw --video " + dir + "/wan.mp4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  VideoSummary v = read_video(dir + "/wan.mp4");
+  EXPECT_EQ(v.codec, "h264");
+  EXPECT_EQ(v.frames, 61);
+  EXPECT_EQ(v.width, 512);
+  EXPECT_EQ(v.height, 320);
+  EXPECT_EQ(v.fps_num, 16);
+  r = run_cli("encode " + w + " " + dir + "/wan.mp4 -o " + dir + "/again.npy --layout ncthw");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(taec::read_npy(dir + "/again.npy").value().shape, (std::vector<int64_t>{1, 16, 16, 40, 64}));
+  r = run_cli("decode " + w + " " + quote(golden("taew2_1", "dec_t3_6x8.input.npy")) + " --video " + dir + "/small.webm --fps 24");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  v = read_video(dir + "/small.webm");
+  EXPECT_EQ(v.codec, "vp9");
+  EXPECT_EQ(v.frames, 9);
+  EXPECT_EQ(v.fps_num, 24);
+  // A container taec does not write is refused before anything is decoded.
+  r = run_cli("decode " + w + " " + quote(golden("taew2_1", "dec_t3_6x8.input.npy")) + " --video " + dir + "/x.gif");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir + "/x.gif"));
 }
 
 struct BadCase {

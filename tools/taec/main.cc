@@ -1,5 +1,6 @@
 // taec: compile, run and inspect TAESD-family autoencoders (see README.md).
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <exception>
 #include <new>
 #include <vector>
@@ -11,6 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"taec — Tiny AutoEncoder Compiler: TAESD/TAEF1/TAEF2 decoders and encoders on CPU"};
   app.set_version_flag("--version", std::string("taec ") + taec_version());
   app.require_subcommand(1);
+  // Outputs may be pipes (`--video /dev/stdout | player`): a reader that goes away must turn into
+  // a write error naming the file, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::vector<taec_cli::Command> commands = {
       taec_cli::add_info_command(app),
       taec_cli::add_decode_command(app),
