@@ -179,7 +179,7 @@ TEST(Cli, OutOfMemoryExitsOneNamingTheFile) {
   const std::string dir = taec_test::temp_dir();
   std::vector<float> batch(2000 * 32 * 16 * 16, 0.25f);
   ASSERT_TRUE(taec::write_npy(dir + "/big.npy", batch.data(), {2000, 32, 16, 16}, true).ok());
-  for (int limit_mib : {100, 300}) {
+  for (int limit_mib : {250, 450}) {  // above the ~200 MiB of address space the libraries (FFmpeg's among them) map at start
     CliResult r = run_cli("decode taef2 " + dir + "/big.npy --layout nchw --npy " + dir + "/o.npy",
                           "ulimit -v " + std::to_string(limit_mib * 1024) + "; ");
     EXPECT_EQ(r.exit_code, 1) << limit_mib << " MiB: " << r.err;

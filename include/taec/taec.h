@@ -295,6 +295,9 @@ void taec_stream_options_init(taec_stream_options* options);
 taec_status taec_stream_create(taec_plan* plan, const taec_stream_options* options, taec_stream** out);
 /* One latent (decoder) or frame (encoder): the plan's input_shape, layout and io_dtype. */
 taec_status taec_stream_push(taec_stream* stream, const void* input);
+/* As taec_stream_push, with the caller's shape checked first: [1,C,H,W] (or [C,H,W]) in the plan's
+ * layout must be its input_shape; a latent of another size is TAEC_ERR_SHAPE naming both. */
+taec_status taec_stream_push_shaped(taec_stream* stream, const void* input, int rank, const int64_t* shape);
 /* End of the clip; afterwards only pulls, until taec_stream_reset. */
 taec_status taec_stream_flush(taec_stream* stream);
 size_t taec_stream_pending(const taec_stream* stream);

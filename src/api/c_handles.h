@@ -37,6 +37,7 @@ struct taec_plan {
 
 struct taec_stream {
   std::unique_ptr<taec::Stream> stream;
+  const taec_plan* plan = nullptr;  // borrowed: for the shape checks of taec_stream_push_shaped
 };
 
 namespace taec {

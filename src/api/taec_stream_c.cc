@@ -2,6 +2,9 @@
 #include "api/c_handles.h"
 #include "taec/taec.h"
 
+#include <algorithm>
+#include <string>
+
 using taec::c_api::guarded;
 using taec::c_api::invalid;
 using taec::c_api::report;
@@ -23,7 +26,7 @@ taec_status taec_stream_create(taec_plan* plan, const taec_stream_options* optio
     so.clip_latents = o.clip_latents;
     auto stream = taec::Stream::create(plan->plan.get(), so);
     if (!stream.ok()) return report(stream.status());
-    *out = new taec_stream{std::move(*stream)};
+    *out = new taec_stream{std::move(*stream), plan};
     return report(taec::ok_status());
   });
 }
@@ -31,6 +34,26 @@ taec_status taec_stream_create(taec_plan* plan, const taec_stream_options* optio
 taec_status taec_stream_push(taec_stream* stream, const void* input) {
   if (stream == nullptr || input == nullptr) return invalid("taec_stream_push: NULL argument");
   return guarded("pushing into a stream", [&] { return report(stream->stream->push(input)); });
+}
+
+taec_status taec_stream_push_shaped(taec_stream* stream, const void* input, int rank, const int64_t* shape) {
+  if (stream == nullptr || input == nullptr || shape == nullptr) return invalid("taec_stream_push_shaped: NULL argument");
+  taec_plan_io io;
+  if (taec_plan_get_io(stream->plan, &io) != TAEC_OK) return TAEC_ERR_INTERNAL;
+  auto text = [](const int64_t* dims, int n) {
+    std::string t = "[";
+    for (int i = 0; i < n; ++i) t += (i ? "," : "") + std::to_string(dims[i]);
+    return t + "]";
+  };
+  // [1,C,H,W] or the same without its batch axis, in the plan's layout.
+  const int64_t* want = io.input_shape;
+  const bool fits = (rank == 4 && std::equal(shape, shape + 4, want)) || (rank == 3 && std::equal(shape, shape + 3, want + 1));
+  if (rank < 0 || rank > 8) return invalid("taec_stream_push_shaped: rank must be 0..8");
+  if (!fits) {
+    return report(taec::Status(taec::Code::shape, "stream push: the input is " + text(shape, rank) + "; this stream's plan takes " +
+                                                      text(want, 4) + " per push (compile a plan for that size)"));
+  }
+  return taec_stream_push(stream, input);
 }
 
 taec_status taec_stream_flush(taec_stream* stream) {

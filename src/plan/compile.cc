@@ -49,6 +49,7 @@ PlanOptions with_video_defaults(const Model& model, PlanOptions o) {
   if (!model.is_video()) return o;
   if (o.band_pixels == 0) o.band_pixels = kVideoBandPixels;
   if (o.winograd_tiles == 0) o.winograd_tiles = 64;
+  if (o.winograd_upsample < 0) o.winograd_upsample = 1;
   return o;
 }
 

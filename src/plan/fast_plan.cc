@@ -755,7 +755,10 @@ Result<Lowered> lower_for(const Model& model, const PlanOptions& options, const 
   lo.whole_tensors = options.memory == MemoryMode::whole;
   lo.packed_cache = options.packed_cache.get();
   if (options.band_pixels > 0) lo.band_pixels = options.band_pixels;
-  // For A/B measurements: TAEC_CONV_ALGO=direct turns Winograd off.
+  // For A/B measurements: TAEC_CONV_ALGO=direct turns Winograd off; TAEC_UPSAMPLE_ALGO=direct
+  // keeps upsample convs as direct 2x2 phases where the plan would run them as Winograd.
+  const char* up_algo = std::getenv("TAEC_UPSAMPLE_ALGO");
+  lo.winograd_upsample = options.winograd_upsample > 0 && !(up_algo && std::string(up_algo) == "direct");
   const char* algo = std::getenv("TAEC_CONV_ALGO");
   lo.winograd = !options.direct_conv_only && !(algo && std::string(algo) == "direct");
   TAEC_ASSIGN_OR_RETURN(Program program, lower_program(model, shapes.input, lo));

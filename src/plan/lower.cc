@@ -274,6 +274,93 @@ class Lowering {
     return ok_status();
   }
 
+  // Winograd F(MxM, 3x3) weights for op (cin, cout, bf16 decided), and its product flops at `out`.
+  void pack_winograd(FusedOp& op, const Weight& w, const ValueShape& out) {
+    // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
+    // fp32 (the golden cases stay near 2e-5); bf16 products need F(4x4)'s smaller points.
+    op.winograd_m = op.bf16 ? 4 : 6;
+    op.packed = pack(op, std::string(op.bf16 ? "winograd_bf16_f" : "winograd_f") + std::to_string(op.winograd_m), [&] {
+      PackedConv p;
+      for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin, op.winograd_m)) {
+        if (op.bf16) {
+          p.bf16.push_back(pack_gemm_bf16(u.data(), op.cout, op.cin));
+        } else {
+          p.f32.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
+        }
+      }
+      return p;
+    });
+    const int m = op.winograd_m, t = m + 2;
+    const double tiles = std::ceil(out.height / double(m)) * std::ceil(out.width / double(m));
+    op.flops = 2.0 * op.cin * op.cout * t * t * tiles;
+  }
+
+  bool winograd_shapes(int cin, int cout) const {
+    const int lanes = options_.kernels->lanes;
+    return options_.winograd && cin % lanes == 0 && cout % lanes == 0 && conv_cout_block(cout, lanes, options_.kernels->cout_block) != 0;
+  }
+
+  // Nearest 2x upsample + 3x3 conv, output (2y+dy, 2x+dx): a 2x2 conv per phase over input rows
+  // y-1+dy.. y+dy (fold_phase_ohwi), i.e. the 3x3 window at y with the taps of rows outside the
+  // phase's two zero. All four phases as one 3x3 conv with 4 cout channels (channel 4o+2dy+dx,
+  // pixel_shuffle's order) run as Winograd at the input's resolution: 1.78 products per output
+  // against the direct phases' 4; the shuffle then interleaves them. ReLU commutes with it.
+  Status lower_upsample_phases(int node, FusedOp op, const Weight& w, int src_tensor) {
+    const Node& n = graph_.nodes[node];
+    const int cin = op.cin, cout = op.cout;
+    static const int kGroups[2][2][2] = {{{0, 0}, {1, 2}}, {{0, 1}, {2, 2}}};  // [phase][tap] -> k range
+    Weight w4{w.name + "/phases", {4 * cout, cin, 3, 3}, std::vector<float>(static_cast<size_t>(4) * cout * cin * 9, 0.0f)};
+    for (int o = 0; o < cout; ++o)
+      for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx)
+          for (int ty = 0; ty < 2; ++ty)
+            for (int tx = 0; tx < 2; ++tx)
+              for (int i = 0; i < cin; ++i) {
+                float sum = 0;
+                for (int ky = kGroups[dy][ty][0]; ky <= kGroups[dy][ty][1]; ++ky)
+                  for (int kx = kGroups[dx][tx][0]; kx <= kGroups[dx][tx][1]; ++kx) sum += w.data[((static_cast<size_t>(o) * cin + i) * 3 + ky) * 3 + kx];
+                w4.data[((static_cast<size_t>(o * 4 + dy * 2 + dx) * cin + i) * 3 + ty + dy) * 3 + tx + dx] = sum;
+              }
+    ValueShape low = shapes_[node];
+    low.channels = 4 * cout;
+    low.height /= 2;
+    low.width /= 2;
+    op.name += "/phases";
+    op.kind = FusedKind::conv;
+    op.input = src_tensor;
+    op.cout = 4 * cout;
+    op.kernel = 3;
+    op.stride = 1;
+    op.pad = 1;
+    if (!op.bias.empty()) {
+      std::vector<float> b4(static_cast<size_t>(4) * cout);
+      for (int o = 0; o < 4 * cout; ++o) b4[o] = op.bias[o / 4];
+      op.bias = std::move(b4);
+    }
+    op.winograd = true;
+    pack_winograd(op, w4, low);
+    int result = node;
+    const int next = sole_consumer(node);
+    if (next >= 0 && graph_.nodes[next].op == OpKind::relu) {
+      op.relu = true;
+      fused_[next] = true;
+      result = next;
+    }
+    op.output = new_tensor(low);
+    op.out_height = low.height;
+    op.out_width = low.width;
+    set_band(op);
+    const int phases = op.output;
+    program_.tensors[phases].producer = add_op(std::move(op));
+    FusedOp shuffle;
+    shuffle.kind = FusedKind::pixel_shuffle;
+    shuffle.name = n.name + ".interleave";
+    shuffle.input = phases;
+    shuffle.factor = 2;
+    emit(std::move(shuffle), result);
+    return ok_status();
+  }
+
   Status lower_conv(int node) {
     const Node& n = graph_.nodes[node];
     FusedOp op;
@@ -301,6 +388,11 @@ class Lowering {
     op.model_flops = 2.0 * op.cin * op.cout * n.kernel * n.kernel * out_px;
     if (folded) {
       if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
+      const int next = sole_consumer(node);
+      const bool residual = next >= 0 && graph_.nodes[next].op == OpKind::add;
+      if (options_.winograd_upsample && !residual && !int8_eligible(node, src_tensor, op.cin, op.cout) && winograd_shapes(op.cin, 4 * op.cout)) {
+        return lower_upsample_phases(node, std::move(op), w, src_tensor);
+      }
       op.kind = FusedKind::up2x_conv;
       op.input = src_tensor;
       op.kernel = 2;
@@ -346,23 +438,7 @@ class Lowering {
       op.bf16 = op.winograd && top_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 &&
                 (op.cout % 64 == 0 || op.cout < 64);
       if (op.winograd) {
-        // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
-        // fp32 (the golden cases stay near 2e-5); bf16 products need F(4x4)'s smaller points.
-        op.winograd_m = op.bf16 ? 4 : 6;
-        op.packed = pack(op, std::string(op.bf16 ? "winograd_bf16_f" : "winograd_f") + std::to_string(op.winograd_m), [&] {
-          PackedConv p;
-          for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin, op.winograd_m)) {
-            if (op.bf16) {
-              p.bf16.push_back(pack_gemm_bf16(u.data(), op.cout, op.cin));
-            } else {
-              p.f32.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
-            }
-          }
-          return p;
-        });
-        const int m = op.winograd_m, t = m + 2;
-        const double tiles = std::ceil(shapes_[node].height / double(m)) * std::ceil(shapes_[node].width / double(m));
-        op.flops = 2.0 * op.cin * op.cout * t * t * tiles;
+        pack_winograd(op, w, shapes_[node]);
       } else if (op.int8) {
         op.packed = pack(op, "direct_int8", [&] { return pack_int8({to_ohwi(w)}, op.cout, n.kernel, op.cin); });
         TAEC_RETURN_IF_ERROR(set_int8_scales(op));

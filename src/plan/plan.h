@@ -50,6 +50,9 @@ struct PlanOptions {
   int band_pixels = 0;
   // Winograd tiles per work item (0 = 32; video plans 64).
   int winograd_tiles = 0;
+  // Upsample convs as phase-Winograd convs + pixel shuffle (LowerOptions::winograd_upsample):
+  // -1 = the default (on for video plans, off for image plans), 0 off, 1 on.
+  int winograd_upsample = -1;
   // direct convolution only: the fp32 cross-check a package is validated against.
   bool direct_conv_only = false;
   // run in this arena instead of allocating one, if it holds at least the floats the plan

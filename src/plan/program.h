@@ -159,6 +159,9 @@ struct LowerOptions {
   bool whole_tensors = false;  // unbanded: every tensor whole, one step per op
   int band_pixels = kDefaultBandPixels;  // target output pixels per step when banded
   bool winograd = true;        // use Winograd F(4x4, 3x3) where it applies
+  // A nearest-2x upsample + 3x3 conv as one low-resolution Winograd conv making the four output
+  // phases as 4x the channels, then a pixel shuffle (instead of four direct 2x2 phase convs).
+  bool winograd_upsample = false;
   const WinogradBf16KernelSet* bf16 = nullptr;  // FP16-class: Winograd products in bf16
   PackedWeightCache* packed_cache = nullptr;    // share packed weights across plans (may be null)
   // int8 precision: convs above the latent resolution run int8 with these input ranges.

@@ -80,8 +80,11 @@ Status Stream::push(const void* input) {
     return Status(Code::invalid_argument, "stream push: the clip was declared " + std::to_string(options_.clip_latents) + " latents long");
   }
   std::memcpy(in_.data(), input, in_item_bytes_);
+  // A refused latent (NaN) leaves the stream as it was: not counted, state untouched (the plan
+  // checks its input before running anything).
+  TAEC_RETURN_IF_ERROR(run_step());
   ++pushed_;
-  return run_step();
+  return ok_status();
 }
 
 Status Stream::feed(const void* frame) {
