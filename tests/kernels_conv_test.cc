@@ -189,8 +189,8 @@ TEST_P(WinogradKernelTest, EveryIsaMatchesReference) {
       }
       float* out_rows[6];
       for (int r = 0; r < mt; ++r) out_rows[r] = out.data() + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
-      set.winograd_for(mt).output(m.data(), static_cast<size_t>(tiles) * cout, tiles, cout, bias.data(), nullptr,
-                                  out_rows, std::min(mt, h - y0), w, false);
+      set.winograd_for(mt).output({m.data(), static_cast<size_t>(tiles) * cout, static_cast<size_t>(cout), tiles, cout,
+                                   bias.data(), nullptr, out_rows, static_cast<size_t>(cout), std::min(mt, h - y0), w, false});
     }
     double worst = 0;
     for (int co = 0; co < cout; ++co)
@@ -254,8 +254,8 @@ TEST(WinogradBf16KernelTest, MatchesFp32EmulationOfBf16Rounding) {
       float* out_rows[4];
       float* dst = emulate ? want.data() : got.data();
       for (int r = 0; r < 4; ++r) out_rows[r] = dst + static_cast<size_t>(std::min(y0 + r, h - 1)) * w * cout;
-      fp32.winograd_for(4).output(m.data(), static_cast<size_t>(tiles) * cout, tiles, cout, bias.data(), nullptr,
-                                  out_rows, std::min(4, h - y0), w, false);
+      fp32.winograd_for(4).output({m.data(), static_cast<size_t>(tiles) * cout, static_cast<size_t>(cout), tiles, cout,
+                                   bias.data(), nullptr, out_rows, static_cast<size_t>(cout), std::min(4, h - y0), w, false});
     }
   }
   float scale = 0;

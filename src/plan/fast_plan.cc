@@ -53,7 +53,7 @@ class FastPlan final : public Plan {
     size_t winograd_floats = 0;
     for (const auto& op : program_.ops) {
       const size_t positions = static_cast<size_t>(op.winograd_m + 2) * (op.winograd_m + 2);
-      if (op.winograd) winograd_floats = std::max(winograd_floats, positions * (winograd_tiles_ * (op.cin + op.cout) + 32));
+      if (op.winograd) winograd_floats = std::max(winograd_floats, positions * (winograd_tiles_ * (op.cin + op.gemm_cout) + 32));
     }
     winograd_scratch_.assign(winograd_floats ? pool_.threads() : 0, std::vector<float>(winograd_floats));
     size_t bf16_elems = 0;
@@ -319,8 +319,8 @@ class FastPlan final : public Plan {
     a.kh = a.kw = 1;
     a.in_px_step = a.tap_step = op.cin;
     a.cin = op.cin;
-    a.cout = op.cout;
-    a.out_px_step = op.cout;
+    a.cout = op.gemm_cout;
+    a.out_px_step = op.gemm_cout;
     a.pixels = tiles;
     for (int p = 0; p < positions; ++p) {
       a.rows[0] = v + p * v_stride;
@@ -330,54 +330,101 @@ class FastPlan final : public Plan {
     }
   }
 
-  // One step of a Winograd conv: items are (M-row tile row, chunk of winograd_tiles_ tiles); each
-  // transforms its input tiles, runs the (M+2)^2 per-position GEMMs, and transforms back.
+  // One step of a Winograd conv (an up2x conv's at the input's resolution, see lower.cc). Items
+  // are runs of consecutive tiles of the step's tiles in row-major order, crossing tile rows; each
+  // transforms its tiles, runs the (M+2)^2 per-position GEMMs over all of them, and transforms
+  // back. Grouping does not change a bit.
   void run_winograd_step(const FusedOp& op, const Step& s) {
-    const int mt = op.winograd_m, t = mt + 2, positions = t * t;
-    const int tiles_x = (op.out_width + mt - 1) / mt;
-    const int tile_rows = (s.row_end - s.row_begin + mt - 1) / mt;
-    // At most winograd_tiles_ per item, and enough items that every thread gets an equal share
-    // (a 3-item step on 2 threads idles one for a third of it). Grouping does not change a bit.
+    const int mt = op.winograd_m, t = mt + 2, positions = t * t, gc = op.gemm_cout;
+    const bool up = op.kind == FusedKind::up2x_conv;
+    const int width = up ? op.out_width / 2 : op.out_width;  // tile grid resolution
+    const int row_begin = up ? s.row_begin / 2 : s.row_begin, row_end = up ? (s.row_end + 1) / 2 : s.row_end;
+    const int tiles_x = (width + mt - 1) / mt;
+    const int tile_rows = (row_end - row_begin + mt - 1) / mt;
+    const int total = tile_rows * tiles_x;
+    // Up to a tile row per item (more measured slower: the transformed tiles outgrow L2), but at
+    // least 24 tiles where rows are short, so the weights are not streamed for a handful of tiles;
+    // enough items that every thread gets an equal share (a 3-item step on 2 threads idles one
+    // for a third of it).
     const int threads = pool_.threads();
-    int chunks = (tiles_x + winograd_tiles_ - 1) / winograd_tiles_;
-    while (threads > 1 && chunks < tiles_x && (tile_rows * chunks < 2 * threads || (tile_rows * chunks) % threads != 0)) ++chunks;
-    const int per_chunk = (tiles_x + chunks - 1) / chunks;
+    const int cap = std::min(winograd_tiles_, std::max(tiles_x, 24));
+    int items = (total + cap - 1) / cap;
+    while (threads > 1 && items < total && (items < 2 * threads || items % threads != 0)) ++items;
+    const int per_item = (total + items - 1) / items;
     const auto& fns = kernels_.winograd_for(mt);
+    // Calls f(first slot, tile row's y0, first tile in the row, tiles) for each tile-row run.
+    auto for_runs = [&](int begin, int end, auto&& f) {
+      for (int k = begin; k < end;) {
+        const int ty = k / tiles_x, t0 = k % tiles_x, n = std::min(end - k, tiles_x - t0);
+        f(k - begin, row_begin + mt * ty, t0, n);
+        k += n;
+      }
+    };
+    const float* bias = op.bias.empty() ? nullptr : op.bias.data();
     auto item = [&](size_t i, int thread) {
-      const int y0 = s.row_begin + mt * (static_cast<int>(i) / chunks);
-      const int t0 = (static_cast<int>(i) % chunks) * per_chunk;
-      const int tiles = std::min(per_chunk, tiles_x - t0);
+      const int begin = static_cast<int>(i) * per_item, end = std::min(total, begin + per_item);
+      const int tiles = end - begin;
       if (tiles <= 0) return;
       // Position planes a cache line apart from a power of two, so the transforms' streams do
       // not all land in the same L1 sets.
-      const size_t v_stride = static_cast<size_t>(tiles) * op.cin + 16, m_stride = static_cast<size_t>(tiles) * op.cout + 16;
+      const size_t v_stride = static_cast<size_t>(tiles) * op.cin + 16, m_stride = static_cast<size_t>(tiles) * gc + 16;
       float* v = winograd_scratch_[thread].data();
       float* m = v + positions * v_stride;
-      const float* in_rows[8];
-      for (int r = 0; r < t; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(mt * t0 - 1) * op.cin;
+      uint16_t* v16 = op.bf16 ? winograd_bf16_scratch_[thread].data() : nullptr;
+      for_runs(begin, end, [&](int slot, int y0, int t0, int n) {
+        const float* in_rows[8];
+        for (int r = 0; r < t; ++r) in_rows[r] = row(op.input, y0 - 1 + r) + static_cast<ptrdiff_t>(mt * t0 - 1) * op.cin;
+        const size_t at = static_cast<size_t>(slot) * op.cin;
+        if (op.bf16) bf16_->winograd_input(in_rows, n, op.cin, v16 + at, v_stride);
+        else fns.input(in_rows, n, op.cin, v + at, v_stride);
+      });
       if (op.bf16) {
-        uint16_t* v16 = winograd_bf16_scratch_[thread].data();
-        bf16_->winograd_input(in_rows, tiles, op.cin, v16, v_stride);
         for (int p = 0; p < positions; ++p) {
           bf16_->gemm({v16 + p * v_stride, static_cast<size_t>(op.cin), op.packed->bf16[p].data(), m + p * m_stride,
-                       static_cast<size_t>(op.cout), tiles, op.cout, op.cin});
+                       static_cast<size_t>(gc), tiles, gc, op.cin});
         }
       } else {
-        fns.input(in_rows, tiles, op.cin, v, v_stride);
         winograd_products_fp32(op, positions, tiles, v, v_stride, m, m_stride);
       }
-      const int rows_valid = std::min(mt, s.row_end - y0);
-      float* out_rows[6];
-      const float* res_rows[6];
-      for (int r = 0; r < mt; ++r) {
-        const int y = std::min(y0 + r, s.row_end - 1);  // rows past the band are not written
-        out_rows[r] = row(op.output, y) + static_cast<size_t>(mt * t0) * op.cout;
-        res_rows[r] = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(mt * t0) * op.cout : nullptr;
-      }
-      fns.output(m, m_stride, tiles, op.cout, op.bias.empty() ? nullptr : op.bias.data(),
-                 op.residual >= 0 ? res_rows : nullptr, out_rows, rows_valid, op.out_width - mt * t0, op.relu);
+      for_runs(begin, end, [&](int slot, int y0, int t0, int n) {
+        WinogradOutArgs a{};
+        a.m_pos_stride = m_stride;
+        a.m_tile_stride = gc;
+        a.tiles = n;
+        a.channels = op.cout;
+        a.bias = bias;
+        a.rows_valid = std::min(mt, row_end - y0);
+        a.cols_valid = width - mt * t0;
+        a.relu = op.relu;
+        float* out_rows[6];
+        const float* res_rows[6];
+        a.out_rows = out_rows;
+        if (!up) {
+          for (int r = 0; r < mt; ++r) {
+            const int y = std::min(y0 + r, row_end - 1);  // rows past the band are not written
+            out_rows[r] = row(op.output, y) + static_cast<size_t>(mt * t0) * op.cout;
+            res_rows[r] = op.residual >= 0 ? row(op.residual, y) + static_cast<size_t>(mt * t0) * op.cout : nullptr;
+          }
+          a.m = m + static_cast<size_t>(slot) * gc;
+          a.res_rows = op.residual >= 0 ? res_rows : nullptr;
+          a.out_px_step = op.cout;
+          fns.output(a);
+          return;
+        }
+        // Phase (dy, dx) of low-resolution pixel (y, x) is output pixel (2y + dy, 2x + dx).
+        a.out_px_step = 2 * static_cast<size_t>(op.cout);
+        for (int phase = 0; phase < 4; ++phase) {
+          const int dy = phase / 2, dx = phase % 2;
+          for (int r = 0; r < mt; ++r) {
+            const int y = std::min(y0 + r, row_end - 1);
+            out_rows[r] = row(op.output, 2 * y + dy) + static_cast<size_t>(2 * mt * t0 + dx) * op.cout;
+          }
+          a.m = m + static_cast<size_t>(slot) * gc + static_cast<size_t>(phase) * op.cout;
+          fns.output(a);
+        }
+      });
     };
-    pool_.parallel_for(static_cast<size_t>(tile_rows) * chunks, item);
+    pool_.parallel_for(static_cast<size_t>(items), item);
     for (int y = s.row_begin; y < s.row_end; ++y) zero_pads(op.output, y);
   }
 
@@ -539,6 +586,10 @@ class FastPlan final : public Plan {
         break;
       }
       case FusedKind::up2x_conv: {
+        if (op.winograd) {
+          run_winograd_step(op, s);
+          break;
+        }
         if (op.int8) {
           run_int8_up2x_step(op, s);
           break;

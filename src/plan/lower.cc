@@ -215,7 +215,9 @@ class Lowering {
   void set_band(FusedOp& op) const {
     op.band_rows = options_.whole_tensors ? op.out_height
                                           : std::max(1, std::min(op.out_height, options_.band_pixels / std::max(1, op.out_width)));
-    if (op.winograd) op.band_rows = std::max(op.winograd_m, op.band_rows / op.winograd_m * op.winograd_m);  // whole tile rows
+    // Whole tile rows (of the low-resolution input for an up2x conv: two output rows per tile row).
+    const int tile_rows = op.winograd ? op.winograd_m * (op.kind == FusedKind::up2x_conv ? 2 : 1) : 1;
+    op.band_rows = std::max(tile_rows, op.band_rows / tile_rows * tile_rows);
   }
 
   // Packed weights depend on the conv, the kernel set and the algorithm only, so the cache key
@@ -274,39 +276,48 @@ class Lowering {
     return ok_status();
   }
 
-  // Winograd F(MxM, 3x3) weights for op (cin, cout, bf16 decided), and its product flops at `out`.
+  // Winograd F(MxM, 3x3) weights for op (cin, gemm_cout, bf16 decided; w has gemm_cout or fewer
+  // output channels, the rest are zero), and its product flops at `out`.
   void pack_winograd(FusedOp& op, const Weight& w, const ValueShape& out) {
     // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
     // fp32 (the golden cases stay near 2e-5); bf16 products need F(4x4)'s smaller points.
     op.winograd_m = op.bf16 ? 4 : 6;
+    const int wout = static_cast<int>(w.shape[0]);
     op.packed = pack(op, std::string(op.bf16 ? "winograd_bf16_f" : "winograd_f") + std::to_string(op.winograd_m), [&] {
       PackedConv p;
-      for (const auto& u : winograd_kernel_transform(w.data.data(), op.cout, op.cin, op.winograd_m)) {
+      for (auto u : winograd_kernel_transform(w.data.data(), wout, op.cin, op.winograd_m)) {
+        u.resize(static_cast<size_t>(op.gemm_cout) * op.cin, 0.0f);
         if (op.bf16) {
-          p.bf16.push_back(pack_gemm_bf16(u.data(), op.cout, op.cin));
+          p.bf16.push_back(pack_gemm_bf16(u.data(), op.gemm_cout, op.cin));
         } else {
-          p.f32.push_back(pack_conv_weights(*options_.kernels, u.data(), op.cout, 1, 1, op.cin));
+          p.f32.push_back(pack_conv_weights(*options_.kernels, u.data(), op.gemm_cout, 1, 1, op.cin));
         }
       }
       return p;
     });
+    if (!op.bias.empty()) op.bias.resize((op.bias.size() + options_.kernels->lanes - 1) / options_.kernels->lanes * options_.kernels->lanes, 0.0f);
     const int m = op.winograd_m, t = m + 2;
     const double tiles = std::ceil(out.height / double(m)) * std::ceil(out.width / double(m));
-    op.flops = 2.0 * op.cin * op.cout * t * t * tiles;
+    op.flops = 2.0 * op.cin * op.gemm_cout * t * t * tiles;
   }
 
-  bool winograd_shapes(int cin, int cout) const {
+  // Output channels of a 3x3 conv's Winograd products, or 0 when it stays direct: cout rounded up
+  // to whole vectors where that wastes at most a quarter of the products (the 64 -> 12 RGB conv of
+  // a patch-2 decoder: 3.8x fewer multiplies than direct; a 64 -> 3 one would waste 81 %).
+  int winograd_gemm_cout(int cin, int cout) const {
     const int lanes = options_.kernels->lanes;
-    return options_.winograd && cin % lanes == 0 && cout % lanes == 0 && conv_cout_block(cout, lanes, options_.kernels->cout_block) != 0;
+    const int padded = (cout + lanes - 1) / lanes * lanes;
+    if (!options_.winograd || cin % lanes != 0 || 4 * (padded - cout) > padded) return 0;
+    return conv_cout_block(padded, lanes, options_.kernels->cout_block) != 0 ? padded : 0;
   }
 
   // Nearest 2x upsample + 3x3 conv, output (2y+dy, 2x+dx): a 2x2 conv per phase over input rows
   // y-1+dy.. y+dy (fold_phase_ohwi), i.e. the 3x3 window at y with the taps of rows outside the
-  // phase's two zero. All four phases as one 3x3 conv with 4 cout channels (channel 4o+2dy+dx,
-  // pixel_shuffle's order) run as Winograd at the input's resolution: 1.78 products per output
-  // against the direct phases' 4; the shuffle then interleaves them. ReLU commutes with it.
+  // phase's two zero. All four phases as one 3x3 conv with 4 cout channels (phase 2dy+dx in
+  // channels [(2dy+dx) cout, (2dy+dx+1) cout)) run as Winograd at the input's resolution: 1.78
+  // products per output against the direct phases' 4. The output transform writes each phase
+  // straight to its pixels of the full-resolution rows, so nothing interleaves them afterwards.
   Status lower_upsample_phases(int node, FusedOp op, const Weight& w, int src_tensor) {
-    const Node& n = graph_.nodes[node];
     const int cin = op.cin, cout = op.cout;
     static const int kGroups[2][2][2] = {{{0, 0}, {1, 2}}, {{0, 1}, {2, 2}}};  // [phase][tap] -> k range
     Weight w4{w.name + "/phases", {4 * cout, cin, 3, 3}, std::vector<float>(static_cast<size_t>(4) * cout * cin * 9, 0.0f)};
@@ -319,46 +330,19 @@ class Lowering {
                 float sum = 0;
                 for (int ky = kGroups[dy][ty][0]; ky <= kGroups[dy][ty][1]; ++ky)
                   for (int kx = kGroups[dx][tx][0]; kx <= kGroups[dx][tx][1]; ++kx) sum += w.data[((static_cast<size_t>(o) * cin + i) * 3 + ky) * 3 + kx];
-                w4.data[((static_cast<size_t>(o * 4 + dy * 2 + dx) * cin + i) * 3 + ty + dy) * 3 + tx + dx] = sum;
+                w4.data[((static_cast<size_t>((dy * 2 + dx) * cout + o) * cin + i) * 3 + ty + dy) * 3 + tx + dx] = sum;
               }
     ValueShape low = shapes_[node];
-    low.channels = 4 * cout;
     low.height /= 2;
     low.width /= 2;
     op.name += "/phases";
-    op.kind = FusedKind::conv;
+    op.kind = FusedKind::up2x_conv;
     op.input = src_tensor;
-    op.cout = 4 * cout;
     op.kernel = 3;
-    op.stride = 1;
-    op.pad = 1;
-    if (!op.bias.empty()) {
-      std::vector<float> b4(static_cast<size_t>(4) * cout);
-      for (int o = 0; o < 4 * cout; ++o) b4[o] = op.bias[o / 4];
-      op.bias = std::move(b4);
-    }
     op.winograd = true;
+    op.gemm_cout = 4 * cout;
     pack_winograd(op, w4, low);
-    int result = node;
-    const int next = sole_consumer(node);
-    if (next >= 0 && graph_.nodes[next].op == OpKind::relu) {
-      op.relu = true;
-      fused_[next] = true;
-      result = next;
-    }
-    op.output = new_tensor(low);
-    op.out_height = low.height;
-    op.out_width = low.width;
-    set_band(op);
-    const int phases = op.output;
-    program_.tensors[phases].producer = add_op(std::move(op));
-    FusedOp shuffle;
-    shuffle.kind = FusedKind::pixel_shuffle;
-    shuffle.name = n.name + ".interleave";
-    shuffle.input = phases;
-    shuffle.factor = 2;
-    emit(std::move(shuffle), result);
-    return ok_status();
+    return fuse_epilogue(node, std::move(op));
   }
 
   Status lower_conv(int node) {
@@ -390,7 +374,8 @@ class Lowering {
       if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
       const int next = sole_consumer(node);
       const bool residual = next >= 0 && graph_.nodes[next].op == OpKind::add;
-      if (options_.winograd_upsample && !residual && !int8_eligible(node, src_tensor, op.cin, op.cout) && winograd_shapes(op.cin, 4 * op.cout)) {
+      if (options_.winograd_upsample && !residual && !int8_eligible(node, src_tensor, op.cin, op.cout) &&
+          op.cout % options_.kernels->lanes == 0 && winograd_gemm_cout(op.cin, 4 * op.cout) == 4 * op.cout) {
         return lower_upsample_phases(node, std::move(op), w, src_tensor);
       }
       op.kind = FusedKind::up2x_conv;
@@ -424,10 +409,9 @@ class Lowering {
       op.kernel = n.kernel;
       op.stride = n.stride;
       op.pad = n.pad;
-      const int lanes = options_.kernels->lanes;
       op.int8 = n.stride == 1 && int8_eligible(node, op.input, op.cin, op.cout);
-      op.winograd = !op.int8 && options_.winograd && n.kernel == 3 && n.stride == 1 && n.pad == 1 && op.cin % lanes == 0 &&
-                    op.cout % lanes == 0 && conv_cout_block(op.cout, lanes, options_.kernels->cout_block) != 0;
+      if (!op.int8 && n.kernel == 3 && n.stride == 1 && n.pad == 1) op.gemm_cout = winograd_gemm_cout(op.cin, op.cout);
+      op.winograd = op.gemm_cout > 0;
       // bf16 products only for convs at the output resolution: their rounding error reaches the
       // output through few layers. Measured on the golden decoders: bf16 in every Winograd conv
       // gives max |err| 0.15 (taef2) / 0.09 (taef1), over the FP16-class tolerances; in the

@@ -95,6 +95,9 @@ struct FusedOp {
   bool relu = false;
   bool winograd = false;  // 3x3 stride 1 as Winograd F(MxM, 3x3): weights are (M+2)^2 1x1 matrices
   int winograd_m = 0;     // output tile size M: 6 in fp32, 4 for bf16 products
+  // Winograd: output channels of the products, cout rounded up to whole vectors (the extra ones
+  // have zero weights and are not stored); an up2x conv's are its four phases', 4 x cout.
+  int gemm_cout = 0;
   bool bf16 = false;      // Winograd products in bf16 (packed->bf16 holds the 36 matrices)
   // int8 precision: u8 input (step in_scale, zero point 0 or 128, quantized per step from the
   // fp32 input rows) x s8 weights (packed->i8, one matrix per up2x phase); per matrix and output

@@ -34,18 +34,32 @@ struct ConvRowArgs {
   bool relu;
 };
 
+// The Winograd output transform's operands (winograd_output in winograd_impl.h).
+struct WinogradOutArgs {
+  const float* m;        // products, [position][tile][channel]
+  size_t m_pos_stride;   // floats between positions
+  size_t m_tile_stride;  // floats between tiles
+  int tiles;
+  int channels;          // channels written per pixel
+  const float* bias;     // [channels rounded up to whole vectors] or nullptr
+  const float* const* res_rows;  // residual rows laid out like out_rows, or nullptr
+  float* const* out_rows;        // M rows, each at the pixel of tile 0
+  size_t out_px_step;            // floats between output pixels
+  int rows_valid, cols_valid;
+  bool relu;
+};
+
 struct ConvKernelSet {
   Isa isa;
   const char* name;
   int cout_block;  // output channels per packed block (the kernel's register tile width)
   int lanes;       // floats per vector
   void (*conv_row)(const ConvRowArgs& args);
-  // Winograd transforms (see winograd_impl.h), [0]: F(4x4, 3x3), [1]: F(6x6, 3x3); channels a
-  // multiple of `lanes`; rows holds M + 2 input rows.
+  // Winograd transforms (see winograd_impl.h), [0]: F(4x4, 3x3), [1]: F(6x6, 3x3); input
+  // channels a multiple of `lanes`; rows holds M + 2 input rows.
   struct WinogradFns {
     void (*input)(const float* const rows[], int tiles, int channels, float* v, size_t v_pos_stride);
-    void (*output)(const float* m, size_t m_pos_stride, int tiles, int channels, const float* bias,
-                   const float* const res_rows[], float* const out_rows[], int rows_valid, int cols_valid, bool relu);
+    void (*output)(const WinogradOutArgs& args);
   };
   WinogradFns winograd[2];
   const WinogradFns& winograd_for(int m) const { return winograd[m == 6 ? 1 : 0]; }

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "kernels/conv/conv_nhwc.h"
 #include "kernels/conv/winograd_bf16.h"
 
 namespace taec::avx512_bf16 {

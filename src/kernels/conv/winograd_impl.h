@@ -99,34 +99,44 @@ inline void winograd_input(const float* const rows[], int tiles, int channels, f
   });
 }
 
-// m[p * m_pos_stride + t * channels + c] -> out_rows[r] + (M t + k) * channels + c for r < rows_valid
-// and M t + k < cols_valid (cols counted from tile0), plus bias, plus residual (res_rows laid out
-// like out_rows, or null), then ReLU.
+// Tile t's products m[p * m_pos_stride + t * m_tile_stride + c] -> output pixel M t + k of row r
+// at out_rows[r] + (M t + k) * out_px_step + c, for r < rows_valid and M t + k < cols_valid (cols
+// counted from tile0), plus bias, plus residual (res_rows laid out like out_rows, or null), then
+// ReLU. The strides let one call write a slice of the products' channels (an up2x phase) to every
+// other pixel of a wider row; channels need not fill the last vector (a 12-channel RGB conv).
 template <int M>
-inline void winograd_output(const float* m, size_t m_pos_stride, int tiles, int channels, const float* bias,
-                            const float* const res_rows[], float* const out_rows[], int rows_valid, int cols_valid,
-                            bool relu) {
+inline void winograd_output(const WinogradOutArgs& a) {
   constexpr int T = Winograd<M>::T;
-  for (int t = 0; t < tiles; ++t) {
-    const int cols = cols_valid - M * t < M ? cols_valid - M * t : M;
-    for (int c = 0; c < channels; c += V::lanes) {
+  for (int t = 0; t < a.tiles; ++t) {
+    const int cols = a.cols_valid - M * t < M ? a.cols_valid - M * t : M;
+    for (int c = 0; c < a.channels; c += V::lanes) {
+      const int n = a.channels - c < V::lanes ? a.channels - c : V::lanes;
       typename V::T tmp[M][T];
       for (int k = 0; k < T; ++k) {
         typename V::T col[T], out[M];
-        for (int r = 0; r < T; ++r) col[r] = V::load(m + (r * T + k) * m_pos_stride + static_cast<size_t>(t) * channels + c);
+        for (int r = 0; r < T; ++r) col[r] = V::load(a.m + (r * T + k) * a.m_pos_stride + static_cast<size_t>(t) * a.m_tile_stride + c);
         Winograd<M>::at(col, out);
         for (int r = 0; r < M; ++r) tmp[r][k] = out[r];
       }
-      const typename V::T b = bias ? V::load(bias + c) : V::zero();
-      for (int r = 0; r < rows_valid; ++r) {
+      const typename V::T b = a.bias ? V::load(a.bias + c) : V::zero();  // bias padded to whole vectors
+      for (int r = 0; r < a.rows_valid; ++r) {
         typename V::T y[M];
         Winograd<M>::at(tmp[r], y);
         for (int k = 0; k < cols; ++k) {
-          const size_t at = static_cast<size_t>(M * t + k) * channels + c;
+          const size_t at = static_cast<size_t>(M * t + k) * a.out_px_step + c;
           typename V::T v = V::add(y[k], b);
-          if (res_rows) v = V::add(v, V::load(res_rows[r] + at));
-          if (relu) v = V::max0(v);
-          V::store(out_rows[r] + at, v);
+          if (n == V::lanes) {
+            if (a.res_rows) v = V::add(v, V::load(a.res_rows[r] + at));
+            if (a.relu) v = V::max0(v);
+            V::store(a.out_rows[r] + at, v);
+          } else {  // partial vector: through a buffer, so no neighbouring pixel is touched
+            alignas(64) float buf[V::lanes];
+            V::store(buf, v);
+            for (int i = 0; i < n; ++i) {
+              float x = buf[i] + (a.res_rows ? a.res_rows[r][at + i] : 0.0f);
+              a.out_rows[r][at + i] = a.relu && x < 0.0f ? 0.0f : x;
+            }
+          }
         }
       }
     }
