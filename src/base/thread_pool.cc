@@ -4,6 +4,18 @@
 #include <sched.h>
 
 namespace taec {
+namespace {
+
+// Pauses a worker spins for the next job before it sleeps: a few microseconds, enough for jobs
+// that follow each other at once. Spinning longer (it was 20000, about half a millisecond) made 2
+// threads slower than 1 with one core busy with another process: the spinning worker spent the
+// share of the core that the scheduler would have given to real work (taef2 1024x1024, one core
+// busy: 3.0 s against 2.4 s; the same when idle; bench/compare_contention.py).
+constexpr int kWorkerSpins = 200;
+// Pauses the calling thread spins for other threads' last tasks before it yields instead.
+constexpr int kWaitSpins = 2000;
+
+}  // namespace
 
 int usable_cores() {
   cpu_set_t set;
@@ -29,8 +41,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_tasks(int thread) {
-  for (size_t t = next_task_.fetch_add(1); t < tasks_; t = next_task_.fetch_add(1)) fn_(context_, t, thread);
+void ThreadPool::run_tasks(uint64_t job, int thread) {
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  while ((c >> 32) == job) {
+    const size_t tasks = tasks_.load(std::memory_order_relaxed);
+    const Task fn = fn_.load(std::memory_order_relaxed);
+    void* context = context_.load(std::memory_order_relaxed);
+    if ((c & 0xffffffffu) >= tasks) return;
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    fn(context, c & 0xffffffffu, thread);
+    done_.fetch_add(1, std::memory_order_release);
+    c = claim_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::parallel_for(size_t tasks, Task fn, void* context) {
@@ -38,33 +60,42 @@ void ThreadPool::parallel_for(size_t tasks, Task fn, void* context) {
     for (size_t t = 0; t < tasks; ++t) fn(context, t, 0);
     return;
   }
+  uint64_t job;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tasks_ = tasks;
-    fn_ = fn;
-    context_ = context;
-    next_task_.store(0);
-    busy_.store(static_cast<int>(workers_.size()));
+    job = ((claim_.load(std::memory_order_relaxed) >> 32) + 1) & 0xffffffffu;
+    tasks_.store(tasks, std::memory_order_relaxed);
+    fn_.store(fn, std::memory_order_relaxed);
+    context_.store(context, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    claim_.store(job << 32, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  run_tasks(0);
-  while (busy_.load(std::memory_order_acquire) != 0) _mm_pause();
+  run_tasks(job, 0);
+  // Only tasks still running on another thread are waited for, never a worker that has not woken.
+  // Past a short spin the wait yields: the thread running the last task may be waiting for this
+  // very core.
+  for (int spin = 0; done_.load(std::memory_order_acquire) != tasks; ++spin) {
+    if (spin < kWaitSpins) {
+      _mm_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   while (true) {
-    // Spin for a while (about 50 µs) before sleeping: steps follow each other closely.
-    for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen; ++spin) _mm_pause();
+    for (int spin = 0; spin < kWorkerSpins && generation_.load(std::memory_order_acquire) == seen; ++spin) _mm_pause();
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load() != seen; });
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_) return;
-    run_tasks(index);
-    busy_.fetch_sub(1, std::memory_order_release);
+    run_tasks(claim_.load(std::memory_order_acquire) >> 32, index);
   }
 }
 

@@ -1,6 +1,12 @@
 // A fixed set of worker threads for fork-join loops. Workers spin briefly between jobs (plans
 // issue thousands of short steps per run, and sleeping/waking costs more than the step), then
 // sleep on a condition variable. parallel_for never allocates.
+//
+// A job ends when its tasks are done, not when every worker has seen it: on a machine with a busy
+// core a descheduled worker would otherwise hold up every step until the OS ran it again (2
+// threads were 2.6x slower with one core busy, slower than 1 thread). Whoever runs takes the next
+// task; a worker that wakes late finds the job finished and claims nothing, because a claim is a
+// compare-and-swap on (job generation, next task) together.
 #pragma once
 
 #include <atomic>
@@ -41,17 +47,19 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
-  void run_tasks(int thread);
+  void run_tasks(uint64_t job, int thread);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<size_t> next_task_{0};
-  std::atomic<int> busy_{0};
-  size_t tasks_ = 0;
-  Task fn_ = nullptr;
-  void* context_ = nullptr;
+  std::atomic<uint64_t> generation_{0};  // bumped per job, under mutex_, for the sleepers
+  std::atomic<uint64_t> claim_{0};       // job generation << 32 | next task index
+  std::atomic<size_t> done_{0};          // tasks of the current job finished
+  // The current job; atomics because a late worker may read them while the next job is set up
+  // (its claim then fails and it uses nothing it read).
+  std::atomic<size_t> tasks_{0};
+  std::atomic<Task> fn_{nullptr};
+  std::atomic<void*> context_{nullptr};
   std::atomic<bool> stop_{false};  // read by spinning workers without the lock
 };
 
