@@ -34,6 +34,8 @@ namespace taec::coreml {
 
 constexpr const char* kInputName = "latent";
 constexpr const char* kOutputName = "image";
+constexpr const char* kVideoInputName = "latents";   // video decoders: a chunk of K latents
+constexpr const char* kVideoOutputName = "frames";   // and the raw frames they decode to
 constexpr const char* kOpset = "CoreML8";  // fixed by specification version 9 (iOS18/macOS15)
 constexpr int kSpecificationVersion = 9;
 
@@ -66,15 +68,46 @@ class WeightStore {
   const CompressedWeights* compressed_;
 };
 
+// How a video decoder's MemBlock states travel between calls (docs/COREML_EXPORT.md "Video").
+enum class StateStyle {
+  tensors,   // one fp16 input and one output (NAME_next) per state; the caller feeds them back
+  stateful,  // iOS18 state inputs, read with read_state and written with coreml_update_state
+};
+
+struct VideoLowering {
+  int chunk_latents = 1;  // K latents per call, 1..kMaxChunkLatents
+  StateStyle state = StateStyle::tensors;
+};
+constexpr int kMaxChunkLatents = 16;
+
+// One MemBlock state of a video function: the block's input at the previous frame of its rate,
+// NCHW fp16 [1, C, H, W]; named after the block's concat ("decoder_3_past").
+struct StateIo {
+  std::string name;
+  std::vector<int64_t> dims;
+};
+
 struct LoweredFunction {
   mil::Function function;
-  std::vector<int64_t> input_dims;   // of `latent`, in the I/O layout; kUnknownDim = flexible
-  std::vector<int64_t> output_dims;  // of `image`
+  std::vector<int64_t> input_dims;   // of `latent`/`latents`, in the I/O layout; kUnknownDim = flexible
+  std::vector<int64_t> output_dims;  // of `image`/`frames`
+  std::vector<StateIo> states;       // video decoders, in graph order (the function's inputs after `latents`)
 };
 
 // image_height/width: the fixed output size in pixels (multiples of the spatial factor), or both 0
 // for a function whose spatial dims are flexible (enumerated shapes).
+// An image decoder (one latent, stateless).
 Result<LoweredFunction> lower_decoder(const Model& model, int image_height, int image_width,
                                       const LoweringOptions& options, WeightStore& weights);
+
+// A TAEHV video decoder at a fixed frame size (pixels), one call = K latents (mil_video.cc):
+//   latents [1, K, h, w, Cz] (NHWC) or [1, K, Cz, h, w] (NCHW)  ->  frames [1, K*t, H, W, 3] or
+//   [1, K*t, 3, H, W], every raw frame of the K steps (t = time factor, earliest first), plus the
+//   states (StateStyle). Each latent runs one stream step: segments in time order, each TGrow
+//   sub-frame through the blocks after it, each MemBlock reading its state, then its own input
+//   becoming the next frame's state. The frame trim and the zero first state are the caller's.
+Result<LoweredFunction> lower_video_decoder(const Model& model, int frame_height, int frame_width,
+                                            const LoweringOptions& options, const VideoLowering& video,
+                                            WeightStore& weights);
 
 }  // namespace taec::coreml

@@ -98,37 +98,60 @@ class Interpreter {
  public:
   explicit Interpreter(const ReadPackage& package) : package_(package) {}
 
-  Result<HostTensor> run(const mil::Function& fn, const HostTensor& input) {
-    if (fn.inputs_size() != 1) return unsupported("functions with one input only");
-    const mil::TensorType& in_type = fn.inputs(0).type().tensortype();
-    const Dims declared = dims_of(in_type);
-    if (declared.size() != input.dims.size()) return Status(Code::shape, "input rank does not match the function");
-    for (size_t i = 0; i < declared.size(); ++i) {
-      if (declared[i] != kUnknownDim && declared[i] != input.dims[i]) {
-        return Status(Code::shape, "input does not match the function's " + type_text(fn.inputs(0).type()));
+  // Every non-state input of `fn` from `inputs`, every state from `states` (updated in place).
+  Result<NamedTensors> run(const mil::Function& fn, const NamedTensors& inputs, NamedTensors* states) {
+    states_ = states;
+    for (const auto& input : fn.inputs()) {
+      const bool is_state = input.type().has_statetype();
+      const mil::TensorType& in_type = is_state ? input.type().statetype().wrappedtype().tensortype() : input.type().tensortype();
+      const NamedTensors* from = is_state ? states : &inputs;
+      auto given = from ? from->find(input.name()) : inputs.end();
+      if (!from || given == from->end()) return Status(Code::invalid_argument, "interpreter: no value for " + input.name());
+      const HostTensor& t = given->second;
+      const Dims declared = dims_of(in_type);
+      bool fits = declared.size() == t.dims.size() && static_cast<int64_t>(t.data.size()) == count_of(t.dims);
+      for (size_t i = 0; fits && i < declared.size(); ++i) fits = declared[i] == kUnknownDim || declared[i] == t.dims[i];
+      if (!fits) return Status(Code::shape, input.name() + " does not match the function's " + type_text(input.type()));
+      if (is_state) continue;  // read by read_state
+      Value v;
+      v.tensor = t;
+      if (in_type.datatype() == mil::FLOAT16) round_to_fp16(v.tensor.data);
+      values_[input.name()] = std::move(v);
+    }
+    const mil::Block& block = fn.block_specializations().begin()->second;
+    // Each value is dropped after its last reader (the unrolled video programs hold thousands).
+    std::map<std::string, int> last_use;
+    for (int i = 0; i < block.operations_size(); ++i) {
+      for (const auto& [param, argument] : block.operations(i).inputs()) {
+        for (const auto& b : argument.arguments()) {
+          if (b.has_name()) last_use[b.name()] = i;
+        }
       }
     }
-    if (static_cast<int64_t>(input.data.size()) != count_of(input.dims)) return Status(Code::shape, "input data size");
-    Value v;
-    v.tensor = input;
-    if (in_type.datatype() == mil::FLOAT16) round_to_fp16(v.tensor.data);
-    values_[fn.inputs(0).name()] = std::move(v);
-    const mil::Block& block = fn.block_specializations().begin()->second;
-    for (const auto& op : block.operations()) {
+    for (const std::string& name : block.outputs()) last_use[name] = block.operations_size();
+    std::vector<std::vector<std::string>> drop_after(block.operations_size());
+    for (const auto& [name, i] : last_use) {
+      if (i < block.operations_size()) drop_after[i].push_back(name);
+    }
+    for (int i = 0; i < block.operations_size(); ++i) {
+      const mil::Operation& op = block.operations(i);
       TAEC_ASSIGN_OR_RETURN(Value out, run_op(op));
       const mil::TensorType& t = op.outputs(0).type().tensortype();
       if (op.type() != "const") {
         const Dims d = dims_of(t);
-        for (size_t i = 0; i < d.size(); ++i) {
-          if (d.size() != out.tensor.dims.size() || (d[i] != kUnknownDim && d[i] != out.tensor.dims[i])) {
+        for (size_t k = 0; k < d.size(); ++k) {
+          if (d.size() != out.tensor.dims.size() || (d[k] != kUnknownDim && d[k] != out.tensor.dims[k])) {
             return Status(Code::internal, "interpreter: " + op.outputs(0).name() + " computed with another shape");
           }
         }
         if (t.datatype() == mil::FLOAT16) round_to_fp16(out.tensor.data);
       }
       values_[op.outputs(0).name()] = std::move(out);
+      for (const std::string& name : drop_after[i]) values_.erase(name);
     }
-    return values_.at(block.outputs(0)).tensor;
+    NamedTensors outputs;
+    for (const std::string& name : block.outputs()) outputs[name] = values_.at(name).tensor;
+    return outputs;
   }
 
  private:
@@ -158,7 +181,29 @@ class Interpreter {
       TAEC_ASSIGN_OR_RETURN(out.tensor, expand_constexpr(package_.blobs, op));
       return out;
     }
+    if (t == "read_state" || t == "coreml_update_state") {  // states are fp16 tensors
+      const std::string state = op.inputs().at(t == "read_state" ? "input" : "state").arguments(0).name();
+      HostTensor& held = states_->at(state);
+      if (t == "coreml_update_state") held = in(op, "value").tensor;
+      out.tensor = held;
+      return out;
+    }
+    if (t == "concat") return concat(op);
     const HostTensor& x = in(op, "x").tensor;
+    if (t == "identity") {
+      out.tensor = x;
+      return out;
+    }
+    if (t == "slice_by_index") return slice_by_index(op, x);
+    if (t == "pixel_shuffle") {
+      const int f = static_cast<int>(ints(op, "upscale_factor", {1})[0]);
+      if (x.dims.size() != 4 || x.dims[0] != 1) return unsupported("pixel_shuffle other than batch 1");
+      const int c = static_cast<int>(x.dims[1]) / (f * f), h = static_cast<int>(x.dims[2]), w = static_cast<int>(x.dims[3]);
+      out.tensor.dims = {1, c, h * f, w * f};
+      out.tensor.data.resize(x.data.size());
+      pixel_shuffle_nchw_f32__reference(x.data.data(), c, h, w, f, out.tensor.data.data());
+      return out;
+    }
     if (t == "relu" || t == "tanh" || t == "sqrt" || t == "square") {
       out.tensor = x;
       std::vector<float>& v = out.tensor.data;
@@ -303,6 +348,55 @@ class Interpreter {
     return out;
   }
 
+  // Along one axis; all inputs of equal rank (validated).
+  Result<Value> concat(const mil::Operation& op) const {
+    const mil::Argument& values = op.inputs().at("values");
+    std::vector<const HostTensor*> parts;
+    for (const auto& b : values.arguments()) parts.push_back(&values_.at(b.name()).tensor);
+    const auto rank = static_cast<int64_t>(parts[0]->dims.size());
+    const int64_t axis = (ints(op, "axis", {0})[0] + rank) % rank;
+    Value out;
+    out.tensor.dims = parts[0]->dims;
+    out.tensor.dims[axis] = 0;
+    for (const HostTensor* p : parts) out.tensor.dims[axis] += p->dims[axis];
+    int64_t outer = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= out.tensor.dims[i];
+    out.tensor.data.reserve(count_of(out.tensor.dims));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (const HostTensor* p : parts) {
+        const int64_t chunk = count_of(p->dims) / outer;
+        out.tensor.data.insert(out.tensor.data.end(), p->data.begin() + o * chunk, p->data.begin() + (o + 1) * chunk);
+      }
+    }
+    return out;
+  }
+
+  Result<Value> slice_by_index(const mil::Operation& op, const HostTensor& x) const {
+    const size_t r = x.dims.size();
+    std::vector<int64_t> begin = ints(op, "begin", {}), end = ints(op, "end", {});
+    auto mask = [&](const char* param) {
+      return has(op, param) ? in(op, param).konst->bools : std::vector<bool>(r, false);
+    };
+    const std::vector<bool> begin_mask = mask("begin_mask"), end_mask = mask("end_mask");
+    Value out;
+    out.tensor.dims.resize(r);
+    for (size_t i = 0; i < r; ++i) {
+      begin[i] = begin_mask[i] ? 0 : begin[i] < 0 ? begin[i] + x.dims[i] : begin[i];
+      end[i] = end_mask[i] ? x.dims[i] : end[i] < 0 ? end[i] + x.dims[i] : end[i];
+      out.tensor.dims[i] = end[i] - begin[i];
+    }
+    out.tensor.data.resize(count_of(out.tensor.dims));
+    const Dims in_strides = strides_of(x.dims);
+    Dims index(r, 0);
+    for (size_t o = 0; o < out.tensor.data.size(); ++o) {
+      int64_t src = 0;
+      for (size_t i = 0; i < r; ++i) src += (begin[i] + index[i]) * in_strides[i];
+      out.tensor.data[o] = x.data[src];
+      for (int i = static_cast<int>(r) - 1; i >= 0 && ++index[i] == out.tensor.dims[i]; --i) index[i] = 0;
+    }
+    return out;
+  }
+
   Result<Value> conv(const mil::Operation& op, const HostTensor& x) const {
     const HostTensor& w = in(op, "weight").tensor;
     const std::vector<int64_t> strides = ints(op, "strides", {1, 1}), pad = ints(op, "pad", {0, 0, 0, 0}),
@@ -310,9 +404,9 @@ class Interpreter {
     const std::string pad_type = has(op, "pad_type") ? in(op, "pad_type").konst->strings[0] : "valid";
     const int64_t p = pad_type == "custom" ? pad[0] : 0;
     const bool plain = x.dims[0] == 1 && w.dims[2] == w.dims[3] && strides[0] == strides[1] && dil[0] == 1 &&
-                       dil[1] == 1 && groups[0] == 1 && (pad_type == "valid" || pad_type == "custom") &&
+                       dil[1] == 1 && groups[0] >= 1 && x.dims[1] == w.dims[1] * groups[0] && (pad_type == "valid" || pad_type == "custom") &&
                        pad[1] == p && pad[2] == p && pad[3] == p;
-    if (!plain) return unsupported("conv other than square, symmetric, undilated, ungrouped, batch 1");
+    if (!plain) return unsupported("conv other than square, symmetric, undilated, batch 1");
     const int cin = static_cast<int>(x.dims[1]), h = static_cast<int>(x.dims[2]), wd = static_cast<int>(x.dims[3]);
     const int cout = static_cast<int>(w.dims[0]), k = static_cast<int>(w.dims[2]), s = static_cast<int>(strides[0]);
     const int ho = (h + 2 * static_cast<int>(p) - k) / s + 1, wo = (wd + 2 * static_cast<int>(p) - k) / s + 1;
@@ -321,16 +415,27 @@ class Interpreter {
     out.tensor.data.resize(static_cast<size_t>(cout) * ho * wo);
     const float* bias = has(op, "bias") ? in(op, "bias").tensor.data.data() : nullptr;
     conv2d_nchw_f32__reference(x.data.data(), cin, h, wd, w.data.data(), bias, cout, k, s, static_cast<int>(p),
-                               out.tensor.data.data());
+                               out.tensor.data.data(), static_cast<int>(groups[0]));
     return out;
   }
 
   const ReadPackage& package_;
   std::map<std::string, Value> values_;
   std::vector<std::unique_ptr<ConstData>> consts_;
+  NamedTensors* states_ = nullptr;
 };
 
 }  // namespace
+
+Result<NamedTensors> run_function(const ReadPackage& package, const std::string& function_name, const NamedTensors& inputs,
+                                  NamedTensors* states) {
+  auto it = package.model.mlprogram().functions().find(function_name);
+  if (it == package.model.mlprogram().functions().end()) {
+    return Status(Code::invalid_argument, "no function " + function_name + " in the package");
+  }
+  Interpreter interpreter(package);
+  return interpreter.run(it->second, inputs, states);
+}
 
 Result<HostTensor> interpret_function(const ReadPackage& package, const std::string& function_name,
                                       const HostTensor& input) {
@@ -338,8 +443,10 @@ Result<HostTensor> interpret_function(const ReadPackage& package, const std::str
   if (it == package.model.mlprogram().functions().end()) {
     return Status(Code::invalid_argument, "no function " + function_name + " in the package");
   }
-  Interpreter interpreter(package);
-  return interpreter.run(it->second, input);
+  const mil::Function& fn = it->second;
+  if (fn.inputs_size() != 1) return unsupported("functions with one input only");
+  TAEC_ASSIGN_OR_RETURN(NamedTensors out, run_function(package, function_name, {{fn.inputs(0).name(), input}}, nullptr));
+  return out.begin()->second;
 }
 
 Result<HostTensor> materialize_constexpr(const ReadPackage& package, const mil::Operation& op) {

@@ -63,10 +63,12 @@ void print_function(std::string& out, const std::string& name, const mil::Functi
       for (const auto& [param, argument] : sorted) {
         out += (first ? "" : ", ") + param + " = ";
         first = false;
+        if (argument.arguments_size() > 1) out += "(";  // a variadic input (concat's values) is a tuple
         for (int i = 0; i < argument.arguments_size(); ++i) {
           const auto& b = argument.arguments(i);
           out += (i ? ", " : "") + (b.has_name() ? b.name() : value_text(b.value()));
         }
+        if (argument.arguments_size() > 1) out += ")";
       }
       out += ")[";
       const std::map<std::string, mil::Value> attributes(op.attributes().begin(), op.attributes().end());

@@ -20,6 +20,12 @@ mil::ValueType tensor_type(mil::DataType dtype, const std::vector<int64_t>& dims
 
 mil::ValueType scalar_type(mil::DataType dtype) { return tensor_type(dtype, {}); }
 
+mil::ValueType state_type(mil::DataType dtype, const std::vector<int64_t>& dims) {
+  mil::ValueType type;
+  *type.mutable_statetype()->mutable_wrappedtype() = tensor_type(dtype, dims);
+  return type;
+}
+
 std::vector<int64_t> dims_of(const mil::TensorType& type) {
   std::vector<int64_t> dims;
   dims.reserve(type.dimensions_size());
@@ -90,6 +96,7 @@ int dtype_bits(mil::DataType dtype) {
 }
 
 std::string type_text(const mil::ValueType& type) {
+  if (type.has_statetype()) return "state<" + type_text(type.statetype().wrappedtype()) + ">";
   if (!type.has_tensortype()) return "?";
   const mil::TensorType& t = type.tensortype();
   const std::vector<int64_t> dims = dims_of(t);

@@ -18,6 +18,8 @@ constexpr const char* kWeightFileName = "@model_path/weights/weight.bin";
 // dims empty = scalar (rank 0). kUnknownDim entries become Dimension.unknown.
 mil::ValueType tensor_type(mil::DataType dtype, const std::vector<int64_t>& dims);
 mil::ValueType scalar_type(mil::DataType dtype);
+// iOS18 state<tensor<dtype, dims>>: a function input that read_state / coreml_update_state use.
+mil::ValueType state_type(mil::DataType dtype, const std::vector<int64_t>& dims);
 
 // Dims of a tensor type, kUnknownDim for unknown ones; rank-0 gives {}.
 std::vector<int64_t> dims_of(const mil::TensorType& type);
@@ -29,7 +31,8 @@ int dtype_bytes(mil::DataType dtype);
 // Bits per element of the numeric types, sub-byte ones included (uint4: 4); 0 for bool, string, unknown.
 int dtype_bits(mil::DataType dtype);
 
-// "tensor<fp16, [1, 64, 32, 32]>" / "fp16" for scalars; "?" for unknown dims.
+// "tensor<fp16, [1, 64, 32, 32]>" / "fp16" for scalars / "state<tensor<fp16, [1, 64, 32, 32]>>";
+// "?" for unknown dims.
 std::string type_text(const mil::ValueType& type);
 
 // Element count, or -1 where a dimension is unknown.

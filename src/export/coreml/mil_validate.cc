@@ -42,6 +42,17 @@ const std::map<std::string, OpSignature>& signatures() {
       // Inputs bound to values (is_constexpr_op), so no const_params.
       {"constexpr_lut_to_dense", {{"indices", "lut"}, {"vector_axis"}, {}}},
       {"constexpr_blockwise_shift_scale", {{"data", "scale"}, {"offset"}, {}}},
+      // Video decoders: MemBlock memory, TGrow sub-frames, patch > 1, state outputs.
+      {"concat", {{"values", "axis"}, {"interleave"}, {"axis", "interleave"}}},  // values: variadic
+      {"slice_by_index",
+       {{"x", "begin", "end"},
+        {"stride", "begin_mask", "end_mask", "squeeze_mask"},
+        {"begin", "end", "stride", "begin_mask", "end_mask", "squeeze_mask"}}},
+      {"pixel_shuffle", {{"x", "upscale_factor"}, {}, {"upscale_factor"}}},
+      {"identity", {{"x"}, {}, {}}},
+      // iOS18 states (checked in validate_function): `input` / `state` bound to a state input.
+      {"read_state", {{"input"}, {}, {}}},
+      {"coreml_update_state", {{"state", "value"}, {}, {}}},
   };
   return table;
 }
@@ -49,6 +60,9 @@ const std::map<std::string, OpSignature>& signatures() {
 Status bad(const std::string& message) { return Status(Code::format, message); }
 
 bool is_float(mil::DataType t) { return t == mil::FLOAT16 || t == mil::FLOAT32; }
+
+bool is_variadic(const std::string& op_type, const std::string& param) { return op_type == "concat" && param == "values"; }
+bool is_state_op(const std::string& op_type) { return op_type == "read_state" || op_type == "coreml_update_state"; }
 
 std::string dims_text(const Dims& d) {
   std::string s = "[";
@@ -86,6 +100,7 @@ class Inference {
   Result<mil::ValueType> run() const {
     const std::string& t = op_.type();
     if (t == "const") return bad("const handled elsewhere");
+    if (t == "concat") return concat();
     const mil::DataType xt = dtype("x");
     const Dims x = dims("x");
     if (t == "tanh" || t == "relu" || t == "sqrt" || t == "square") {
@@ -136,6 +151,18 @@ class Inference {
       return tensor_type(xt, out);
     }
     if (t == "shape") return tensor_type(mil::INT32, {static_cast<int64_t>(x.size())});
+    if (t == "identity") return tensor_type(xt, x);
+    if (t == "slice_by_index") return slice_by_index(xt, x);
+    if (t == "pixel_shuffle") {
+      const ConstData* f = konst("upscale_factor");
+      if (f->dtype != mil::INT32 || !f->dims.empty() || f->numbers.size() != 1) return bad("upscale_factor must be an int32 scalar");
+      const auto k = static_cast<int64_t>(f->numbers[0]);
+      if (x.size() != 4 || !is_float(xt)) return bad("x must be a rank-4 float tensor");
+      if (k < 1 || k > 64 || x[1] < 0 || x[1] % (k * k)) {
+        return bad("upscale_factor " + std::to_string(k) + " does not divide the " + std::to_string(x[1]) + " channels into squares");
+      }
+      return tensor_type(xt, {x[0], x[1] / (k * k), x[2] < 0 ? x[2] : x[2] * k, x[3] < 0 ? x[3] : x[3] * k});
+    }
     if (t == "reshape") return reshape(xt, x);
     if (t == "reduce_mean") {
       std::vector<int64_t> all(x.size());
@@ -177,6 +204,70 @@ class Inference {
   }
 
  private:
+  // concat(values = (v0, v1, ...), axis, interleave = false): same dtype and rank, equal dims but
+  // on the axis, which adds up.
+  Result<mil::ValueType> concat() const {
+    const mil::Argument& values = op_.inputs().at("values");
+    TAEC_ASSIGN_OR_RETURN(std::vector<int64_t> axis_list, ints("axis", {}, 1));
+    if (axis_list.size() != 1 || !konst("axis")->dims.empty()) return bad("axis must be an int32 scalar");
+    if (const ConstData* il = konst("interleave")) {
+      if (il->dtype != mil::BOOL || il->bools.size() != 1) return bad("interleave must be a bool scalar");
+      if (il->bools[0]) return bad("interleaved concat is not supported by taec's reader");
+    }
+    const mil::TensorType& first = types_.at(values.arguments(0).name()).tensortype();
+    Dims out = dims_of(first);
+    const auto rank = static_cast<int64_t>(out.size());
+    int64_t axis = axis_list[0];
+    if (rank == 0 || axis < -rank || axis >= rank) return bad("axis " + std::to_string(axis) + " out of range");
+    axis = (axis + rank) % rank;
+    for (int i = 1; i < values.arguments_size(); ++i) {
+      const mil::TensorType& t = types_.at(values.arguments(i).name()).tensortype();
+      const Dims d = dims_of(t);
+      if (t.datatype() != first.datatype() || d.size() != out.size()) {
+        return bad("values " + values.arguments(i).name() + " differs in dtype or rank from the first");
+      }
+      for (int64_t k = 0; k < rank; ++k) {
+        if (k == axis) {
+          out[k] = out[k] < 0 || d[k] < 0 ? kUnknownDim : out[k] + d[k];
+        } else if (d[k] != out[k]) {
+          return bad("values " + dims_text(dims_of(first)) + " and " + dims_text(d) + " differ off the concat axis");
+        }
+      }
+    }
+    return tensor_type(first.datatype(), out);
+  }
+
+  // slice_by_index with const begin/end (stride, masks): fixed shapes only, no squeezing.
+  Result<mil::ValueType> slice_by_index(mil::DataType xt, const Dims& x) const {
+    const size_t r = x.size();
+    if (element_count(x) < 0 || r == 0) return bad("x must have fixed dims");
+    TAEC_ASSIGN_OR_RETURN(std::vector<int64_t> begin, ints("begin", {}, r));
+    TAEC_ASSIGN_OR_RETURN(std::vector<int64_t> end, ints("end", {}, r));
+    TAEC_ASSIGN_OR_RETURN(std::vector<int64_t> stride, ints("stride", std::vector<int64_t>(r, 1), r));
+    auto mask = [&](const char* param) -> Result<std::vector<bool>> {
+      const ConstData* m = konst(param);
+      if (!m) return std::vector<bool>(r, false);
+      if (m->dtype != mil::BOOL || m->bools.size() != r) return bad(std::string(param) + " must be bool[rank]");
+      return m->bools;
+    };
+    TAEC_ASSIGN_OR_RETURN(std::vector<bool> begin_mask, mask("begin_mask"));
+    TAEC_ASSIGN_OR_RETURN(std::vector<bool> end_mask, mask("end_mask"));
+    TAEC_ASSIGN_OR_RETURN(std::vector<bool> squeeze, mask("squeeze_mask"));
+    Dims out(r);
+    for (size_t i = 0; i < r; ++i) {
+      const int64_t b = begin_mask[i] ? 0 : begin[i] < 0 ? begin[i] + x[i] : begin[i];
+      const int64_t e = end_mask[i] ? x[i] : end[i] < 0 ? end[i] + x[i] : end[i];
+      if (squeeze[i]) return bad("squeeze_mask is not supported by taec's reader");
+      if (stride[i] != 1) return bad("slice strides other than 1 are not supported by taec's reader");
+      if (b < 0 || e > x[i] || b >= e) {
+        return bad("slice [" + std::to_string(b) + ", " + std::to_string(e) + ") of dim " + std::to_string(i) +
+                   " is empty or outside x " + dims_text(x));
+      }
+      out[i] = e - b;
+    }
+    return tensor_type(xt, out);
+  }
+
   Result<mil::ValueType> reshape(mil::DataType xt, const Dims& x) const {
     const int64_t in_count = element_count(x);
     if (!konst("shape")) {  // the runtime shape of another tensor: the result has that tensor's dims
@@ -422,9 +513,25 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
   std::set<std::string> decompressed;  // constexpr outputs: compile-time weights, only for conv
   ShapeSources shape_sources;
   const bool ios18 = opset != "CoreML5" && opset != "CoreML6" && opset != "CoreML7";
+  // iOS18 states: each read once by read_state, then written once by coreml_update_state (taec's
+  // rule; Core ML allows more), their value type the wrapped fp16 tensor.
+  struct StateUse {
+    mil::ValueType wrapped;
+    int reads = 0, updates = 0;
+  };
+  std::map<std::string, StateUse> states;
   for (const auto& input : function.inputs()) {
     if (!is_identifier(input.name()) || types.count(input.name())) return bad(where + ": bad or repeated input name");
-    if (!sane_type(input.type())) {
+    if (input.type().has_statetype()) {
+      const mil::ValueType& wrapped = input.type().statetype().wrappedtype();
+      if (!ios18) return bad(where + ": state input " + input.name() + " in a program of opset " + opset);
+      if (!sane_type(wrapped) || element_count(dims_of(wrapped.tensortype())) < 0 ||
+          wrapped.tensortype().datatype() != mil::FLOAT16) {
+        return bad(where + ": state input " + input.name() + " must wrap a fixed-shape fp16 tensor, not " +
+                   type_text(wrapped));
+      }
+      states[input.name()].wrapped = wrapped;
+    } else if (!sane_type(input.type())) {
       return bad(where + ": input " + input.name() + " is not a tensor type taec supports");
     }
     types[input.name()] = input.type();
@@ -466,11 +573,26 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
         bound[param] = std::move(data).value();
         continue;
       }
+      if (is_variadic(op.type(), param)) {
+        if (argument.arguments_size() < 1) return bad(where + ": " + at + "input " + param + " is empty");
+        for (const auto& b : argument.arguments()) {
+          if (!b.has_name() || !types.count(b.name()) || types.at(b.name()).has_statetype() || decompressed.count(b.name())) {
+            return bad(where + ": " + at + "input " + param + " is not bound to earlier tensor values");
+          }
+        }
+        continue;
+      }
       if (argument.arguments_size() != 1 || !argument.arguments(0).has_name() ||
           !types.count(argument.arguments(0).name())) {
         return bad(where + ": " + at + "input " + param + " is not bound to one earlier value");
       }
       const std::string& arg = argument.arguments(0).name();
+      const bool state_slot = (op.type() == "read_state" && param == "input") ||
+                              (op.type() == "coreml_update_state" && param == "state");
+      if (state_slot != (states.count(arg) > 0)) {
+        return bad(where + ": " + at + "input " + param + (state_slot ? " must be a state input, not " + arg
+                                                                         : ": state " + arg + " may only be read with read_state or written with coreml_update_state"));
+      }
       const bool weight_slot = op.type() == "conv" && param == "weight";
       if (decompressed.count(arg) && !weight_slot) {
         return bad(where + ": " + at + "input " + param + ": constexpr output " + arg + " may only be a conv weight");
@@ -493,6 +615,22 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
       summary.blob_refs += data->from_blob;
       inferred = val->second.type();
       consts[out.name()] = std::move(data).value();
+    } else if (is_state_op(op.type())) {
+      if (!ios18) return bad(where + ": " + at + "an iOS18 op in a program of opset " + opset);
+      const std::string state = op.inputs().at(op.type() == "read_state" ? "input" : "state").arguments(0).name();
+      StateUse& use = states.at(state);
+      if (op.type() == "read_state") {
+        if (use.reads++ != 0) return bad(where + ": " + at + "state " + state + " is read a second time");
+      } else {
+        if (use.reads == 0) return bad(where + ": " + at + "state " + state + " is written before it is read");
+        if (use.updates++ != 0) return bad(where + ": " + at + "state " + state + " is written a second time");
+        const mil::ValueType& value = types.at(op.inputs().at("value").arguments(0).name());
+        if (!same_type(value, use.wrapped)) {
+          return bad(where + ": " + at + "state " + state + " holds " + type_text(use.wrapped) + ", the value written is " +
+                     type_text(value));
+        }
+      }
+      inferred = use.wrapped;
     } else if (is_constexpr) {
       auto t = infer_constexpr_type(op.type(), bound);
       if (!t.ok()) return fail(at + out.name() + ": ", t.status());
@@ -513,11 +651,15 @@ Result<FunctionSummary> validate_function(const std::string& where, const mil::F
     types[out.name()] = out.type();
     ++summary.op_histogram[op.type()];
   }
+  for (const auto& [name, use] : states) {
+    if (use.updates != 1) return bad(where + ": state " + name + " is never written (coreml_update_state)");
+  }
   if (block.outputs_size() == 0) return bad(where + ": block has no outputs");
   for (const std::string& name : block.outputs()) {
     auto it = types.find(name);
     if (it == types.end()) return bad(where + ": block output \"" + name + "\" is not defined");
     if (decompressed.count(name)) return bad(where + ": block output \"" + name + "\" is a constexpr weight");
+    if (states.count(name)) return bad(where + ": block output \"" + name + "\" is a state");
     mil::NamedValueType nvt;
     nvt.set_name(name);
     *nvt.mutable_type() = it->second;

@@ -79,15 +79,41 @@ Status check_feature(const std::string& where, const spec::FeatureDescription& f
   return ok_status();
 }
 
-Status check_interface(const std::string& where, const google::protobuf::RepeatedPtrField<spec::FeatureDescription>& inputs,
-                       const google::protobuf::RepeatedPtrField<spec::FeatureDescription>& outputs,
-                       const mil::Function& function, const FunctionSummary& summary) {
-  if (inputs.size() != function.inputs_size()) return bad(where + ": description and program disagree on the inputs");
-  for (int i = 0; i < inputs.size(); ++i) TAEC_RETURN_IF_ERROR(check_feature(where, inputs[i], function.inputs(i), true));
-  if (outputs.size() != static_cast<int>(summary.outputs.size())) {
+// An iOS18 state feature against the program's state input: a fp16 multi-array of the wrapped
+// tensor's shape.
+Status check_state_feature(const std::string& where, const spec::FeatureDescription& feature,
+                           const mil::NamedValueType& value) {
+  const std::string what = where + ": state " + feature.name();
+  if (feature.name() != value.name()) return bad(what + ": the program's state input is named " + value.name());
+  if (!feature.type().has_statetype() || !feature.type().statetype().has_arraytype()) {
+    return bad(what + ": a state must be described as a state of a multi-array");
+  }
+  const auto& array = feature.type().statetype().arraytype();
+  if (array.datatype() != spec::ArrayFeatureType::FLOAT16) return bad(what + ": a state must hold fp16 (Core ML's MLState)");
+  if (array.ShapeFlexibility_case() != spec::ArrayFeatureType::SHAPEFLEXIBILITY_NOT_SET) {
+    return bad(what + ": a state has one fixed shape");
+  }
+  const std::vector<int64_t> dims = dims_of(value.type().statetype().wrappedtype().tensortype());
+  if (!std::equal(dims.begin(), dims.end(), array.shape().begin(), array.shape().end())) {
+    return bad(what + ": description shape does not match the program's " + type_text(value.type()));
+  }
+  return ok_status();
+}
+
+template <typename Description>
+Status check_interface(const std::string& where, const Description& d, const mil::Function& function,
+                       const FunctionSummary& summary) {
+  // Function inputs are the described inputs and states, each list in its own order.
+  std::vector<const mil::NamedValueType*> inputs, states;
+  for (const auto& in : function.inputs()) (in.type().has_statetype() ? states : inputs).push_back(&in);
+  if (d.input_size() != static_cast<int>(inputs.size())) return bad(where + ": description and program disagree on the inputs");
+  for (int i = 0; i < d.input_size(); ++i) TAEC_RETURN_IF_ERROR(check_feature(where, d.input(i), *inputs[i], true));
+  if (d.state_size() != static_cast<int>(states.size())) return bad(where + ": description and program disagree on the states");
+  for (int i = 0; i < d.state_size(); ++i) TAEC_RETURN_IF_ERROR(check_state_feature(where, d.state(i), *states[i]));
+  if (d.output_size() != static_cast<int>(summary.outputs.size())) {
     return bad(where + ": description and program disagree on the outputs");
   }
-  for (int i = 0; i < outputs.size(); ++i) TAEC_RETURN_IF_ERROR(check_feature(where, outputs[i], summary.outputs[i], false));
+  for (int i = 0; i < d.output_size(); ++i) TAEC_RETURN_IF_ERROR(check_feature(where, d.output(i), summary.outputs[i], false));
   return ok_status();
 }
 
@@ -165,18 +191,18 @@ Result<ReadPackage> parse_package(const std::string& where, const PackageFiles& 
     if (!program.functions().count("main") || program.functions_size() != 1) {
       return bad(at + ": a model without function descriptions must have exactly one function, main");
     }
-    TAEC_RETURN_IF_ERROR(check_interface(at + ": function main", d.input(), d.output(), program.functions().at("main"),
-                                         out.functions.at("main")));
+    TAEC_RETURN_IF_ERROR(check_interface(at + ": function main", d, program.functions().at("main"), out.functions.at("main")));
   } else {
     if (m.specificationversion() < 9) return bad(at + ": multifunction models need specification version 9 or later");
-    if (d.input_size() || d.output_size()) return bad(at + ": multifunction model with top-level inputs or outputs");
+    if (d.input_size() || d.output_size() || d.state_size()) {
+      return bad(at + ": multifunction model with top-level inputs, outputs or states");
+    }
     if (d.functions_size() != program.functions_size()) return bad(at + ": description and program list different functions");
     bool default_found = false;
     for (const auto& f : d.functions()) {
       auto it = program.functions().find(f.name());
       if (it == program.functions().end()) return bad(at + ": described function " + f.name() + " is not in the program");
-      TAEC_RETURN_IF_ERROR(check_interface(at + ": function " + f.name(), f.input(), f.output(), it->second,
-                                           out.functions.at(f.name())));
+      TAEC_RETURN_IF_ERROR(check_interface(at + ": function " + f.name(), f, it->second, out.functions.at(f.name())));
       default_found |= f.name() == d.defaultfunctionname();
     }
     if (!default_found) return bad(at + ": defaultFunctionName \"" + d.defaultfunctionname() + "\" names no function");

@@ -9,6 +9,7 @@
 
 #include "base/file_util.h"
 #include "export/coreml/package_reader.h"
+#include "graph/frame_rules.h"
 
 #include "taec/taec.h"
 
@@ -47,13 +48,47 @@ std::vector<int64_t> latent_dims(const Model& model, const ImageSize& size, bool
   return nhwc ? std::vector<int64_t>{1, h, w, c} : std::vector<int64_t>{1, c, h, w};
 }
 
-void set_metadata(spec::ModelDescription* description, const Model& model, WeightCompression weights) {
+void set_metadata(spec::ModelDescription* description, const Model& model, const ExportOptions& options) {
+  const WeightCompression weights = options.weights;
   auto* meta = description->mutable_metadata();
   meta->set_shortdescription(model.variant + " " + role_name(model.role) + " (tiny autoencoder), exported by taec");
   (*meta->mutable_userdefined())["com.github.taec.version"] = taec_version();
   (*meta->mutable_userdefined())["com.github.taec.source_sha256"] = model.source_sha256;
   if (weights != WeightCompression::none) {  // fp16 packages stay as they were
     (*meta->mutable_userdefined())["com.github.taec.weights"] = weight_compression_name(weights);
+  }
+  if (model.is_video()) {  // what an app needs to run the clip (docs/COREML_EXPORT.md "Video")
+    auto& user = *meta->mutable_userdefined();
+    user["com.github.taec.frame_rule"] = frame_rule_name(model.video.rule);
+    user["com.github.taec.time_factor"] = std::to_string(model.video.time_factor);
+    user["com.github.taec.chunk_latents"] = std::to_string(options.video.chunk_latents);
+    user["com.github.taec.state_style"] = options.video.state == StateStyle::stateful ? "stateful" : "tensors";
+  }
+}
+
+// iOS18 states are fp16 multi-arrays (Core ML's MLState holds fp16 only).
+spec::FeatureDescription state_feature(const std::string& name, const std::vector<int64_t>& dims) {
+  spec::FeatureDescription f;
+  f.set_name(name);
+  auto* array = f.mutable_type()->mutable_statetype()->mutable_arraytype();
+  array->set_datatype(spec::ArrayFeatureType::FLOAT16);
+  for (int64_t d : dims) array->add_shape(d);
+  return f;
+}
+
+// The interface of one video function: latents (+ state tensors) in, frames (+ next states) out,
+// or the states declared as iOS18 states.
+template <typename Description>
+void describe_video(Description* d, const LoweredFunction& fn, const LoweringOptions& lo, StateStyle style) {
+  *d->add_input() = feature(kVideoInputName, lo.fp32_io, fn.input_dims);
+  *d->add_output() = feature(kVideoOutputName, lo.fp32_io, fn.output_dims);
+  for (const StateIo& s : fn.states) {
+    if (style == StateStyle::stateful) {
+      *d->add_state() = state_feature(s.name, s.dims);
+    } else {
+      *d->add_input() = feature(s.name, false, s.dims);
+      *d->add_output() = feature(s.name + "_next", false, s.dims);
+    }
   }
 }
 
@@ -91,9 +126,38 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
     }
   }
   const LoweringOptions& lo = options.lowering;
-  // Compressed packages are named for the method so that they never replace the fp16 ones.
+  const VideoLowering& video = options.video;
+  const bool is_video = model.is_video();
+  if (!is_video && (video.chunk_latents != 1 || video.state != StateStyle::tensors)) {
+    return Status(Code::invalid_argument, model.variant + " is an image decoder: a latent chunk and a state style apply to "
+                                                          "video decoders only");
+  }
+  if (is_video && options.packaging == Packaging::enumerated) {
+    return Status(Code::invalid_argument, model.variant + " is a video decoder: it exports at fixed shapes (one package per "
+                                                          "size, or --multifunction), not enumerated ones");
+  }
+  if (is_video && (video.chunk_latents < 1 || video.chunk_latents > kMaxChunkLatents)) {
+    return Status(Code::invalid_argument, "a chunk of " + std::to_string(video.chunk_latents) + " latents: give 1.." +
+                                              std::to_string(kMaxChunkLatents) + " latents per call");
+  }
+  // Compressed packages are named for the method so that they never replace the fp16 ones; video
+  // packages for their state style and chunk likewise.
   std::string base = model.variant + "_" + role_name(model.role);
   if (options.weights != WeightCompression::none) base += std::string("_") + weight_compression_name(options.weights);
+  if (is_video && video.state == StateStyle::stateful) base += "_stateful";
+  if (is_video && video.chunk_latents != 1) base += "_k" + std::to_string(video.chunk_latents);
+  auto lower = [&](const ImageSize& size, WeightStore& store) {
+    return is_video ? lower_video_decoder(model, size.height, size.width, lo, video, store)
+                    : lower_decoder(model, size.height, size.width, lo, store);
+  };
+  auto describe = [&](auto* d, const LoweredFunction& fn) {
+    if (is_video) {
+      describe_video(d, fn, lo, video.state);
+    } else {
+      *d->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
+      *d->add_output() = feature(kOutputName, lo.fp32_io, fn.output_dims);
+    }
+  };
   // Quantized once: every function and package below refers to these tensors.
   TAEC_ASSIGN_OR_RETURN(const CompressedWeights compressed, compress_weights(model, options.weights));
   std::vector<PackageContents> packages;
@@ -103,7 +167,7 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
     p.name = name;
     p.model.set_specificationversion(kSpecificationVersion);
     p.model.mutable_mlprogram()->set_version(1);
-    set_metadata(p.model.mutable_description(), model, options.weights);
+    set_metadata(p.model.mutable_description(), model, options);
     return p;
   };
   auto finish = [](PackageContents& p, const WeightStore& store) { p.weights = store.blobs().bytes(); };
@@ -111,10 +175,9 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
   if (options.packaging == Packaging::per_size) {
     for (const ImageSize& size : options.sizes) {
       WeightStore store(&compressed);
-      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, size.height, size.width, lo, store));
+      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower(size, store));
       PackageContents& p = new_package(base + "_" + function_name_for(size).substr(1));
-      *p.model.mutable_description()->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
-      *p.model.mutable_description()->add_output() = feature(kOutputName, lo.fp32_io, fn.output_dims);
+      describe(p.model.mutable_description(), fn);
       (*p.model.mutable_mlprogram()->mutable_functions())["main"] = std::move(fn.function);
       p.functions = {"main"};
       finish(p, store);
@@ -127,11 +190,10 @@ Result<std::vector<PackageContents>> build_packages(const Model& model, const Ex
       if (p.model.mlprogram().functions().count(name)) {
         return Status(Code::invalid_argument, "size " + name.substr(1) + " is listed twice");
       }
-      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower_decoder(model, size.height, size.width, lo, store));
+      TAEC_ASSIGN_OR_RETURN(LoweredFunction fn, lower(size, store));
       spec::FunctionDescription* d = p.model.mutable_description()->add_functions();
       d->set_name(name);
-      *d->add_input() = feature(kInputName, lo.fp32_io, fn.input_dims);
-      *d->add_output() = feature(kOutputName, lo.fp32_io, fn.output_dims);
+      describe(d, fn);
       (*p.model.mutable_mlprogram()->mutable_functions())[name] = std::move(fn.function);
       p.functions.push_back(name);
     }

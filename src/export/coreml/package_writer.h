@@ -34,10 +34,13 @@ struct ExportOptions {
   LoweringOptions lowering;
   Packaging packaging = Packaging::per_size;
   WeightCompression weights = WeightCompression::none;  // how the conv weights are stored
+  VideoLowering video;  // video decoders only (an image decoder refuses anything but the default)
 };
 
 struct PackageContents {
-  std::string name;                    // directory name without ".mlpackage"; "taef2_decoder[_palette4][_768]"
+  // directory name without ".mlpackage": "taef2_decoder[_palette4][_768]"; video decoders
+  // "taew2_1_decoder[_palette4][_stateful][_k2][_512]"
+  std::string name;
   std::vector<std::string> functions;  // function names in the program
   spec::Model model;
   std::vector<uint8_t> weights;        // weight.bin
@@ -47,7 +50,8 @@ struct PackageContents {
 std::string function_name_for(const ImageSize& size);
 
 // Every package's weight.bin is the same bytes whatever the sizes and packaging (one blob per
-// distinct weight, in op order), for fp16 and compressed weights alike.
+// distinct weight, in op order), for fp16 and compressed weights alike; for video decoders also
+// whatever the chunk and state style (every weight is first used by the first latent's step).
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options);
 
 // Writes `package_dir` (…/NAME.mlpackage) through a temporary sibling directory renamed into place,
