@@ -18,6 +18,14 @@
  * What is written: ML Program packages, specification version 9 (iOS18/macOS15), opset CoreML8,
  * fp16 compute, input `latent`, output `image`, conv weights fp16 or compressed (`weights`); see
  * docs/COREML_EXPORT.md. Only decoders export.
+ *
+ * Video decoders (the TAEHV family): one fixed-shape function per frame size taking a chunk of
+ * `chunk_latents` latents `latents` [1, K, h, w, Cz] (NHWC; NCHW: [1, K, Cz, h, w]) and giving
+ * every raw frame of them, `frames` [1, K*t, H, W, 3] (NCHW: [1, K*t, 3, H, W]); the MemBlock
+ * states travel as tensors (TAEC_COREML_STATE_TENSORS: an input NAME and an output NAME_next per
+ * state, fed back by the caller) or as iOS18 states (TAEC_COREML_STATE_STATEFUL). A clip starts
+ * from zero states, and its first call's first t-1 frames are dropped: the caller's rule
+ * (docs/COREML_EXPORT.md "Video").
  */
 #ifndef TAEC_TAEC_COREML_H_
 #define TAEC_TAEC_COREML_H_
@@ -36,6 +44,11 @@ typedef enum taec_coreml_packaging {
   TAEC_COREML_ENUMERATED = 2     /* one package, one function with enumerated input shapes */
 } taec_coreml_packaging;
 
+typedef enum taec_coreml_state {
+  TAEC_COREML_STATE_TENSORS = 0,  /* video: states as inputs and NAME_next outputs (any ML Program runtime) */
+  TAEC_COREML_STATE_STATEFUL = 1  /* video: iOS18 state inputs updated in place (MLState) */
+} taec_coreml_state;
+
 typedef struct taec_coreml_options {
   const int* sizes;     /* size_count (height, width) pairs of image pixels, multiples of 8 */
   size_t size_count;
@@ -51,6 +64,11 @@ typedef struct taec_coreml_options {
    * symmetric) as constexpr_blockwise_shift_scale. Compressed packages are named
    * NAME_<method>[_size].mlpackage. Appended last so that the earlier fields keep their offsets. */
   const char* weights;
+  /* Video decoders only (an image decoder refuses anything but the defaults): latents per call,
+   * 1..16 (default 1), and how the states travel (default TAEC_COREML_STATE_TENSORS). Packages
+   * are named NAME[_method][_stateful][_kK][_size].mlpackage. */
+  int chunk_latents;
+  taec_coreml_state state_style;
 } taec_coreml_options;
 
 void taec_coreml_options_init(taec_coreml_options* options);

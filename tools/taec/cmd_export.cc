@@ -21,6 +21,8 @@ struct ExportArgs {
   std::string out;
   std::string variant;
   std::string weights_storage = "none";
+  int chunk = 1;
+  std::string state = "tensors";
   bool multifunction = false;
   bool enumerated = false;
   bool print_mil = false;
@@ -72,6 +74,8 @@ int run_export(const ExportArgs& args) {
   options.out_dir = args.out.c_str();
   options.print_mil = args.print_mil;
   options.weights = args.weights_storage.c_str();
+  options.chunk_latents = args.chunk;
+  options.state_style = args.state == "stateful" ? TAEC_COREML_STATE_STATEFUL : TAEC_COREML_STATE_TENSORS;
 
   const std::string path = taec::resolve_weights(args.weights, TAEC_ROLE_DECODER);
   char* report = nullptr;
@@ -111,9 +115,9 @@ Command add_export_command(CLI::App& app) {
   exp->require_subcommand(1);
   CLI::App* cmd = exp->add_subcommand(
       "coreml", "Core ML ML Program .mlpackage (iOS18/macOS15: spec 9, CoreML8, fp16) of a decoder");
-  cmd->add_option("weights", args->weights, "Decoder weights (.pth/.safetensors) or model name (taef2, taef1, …)")
+  cmd->add_option("weights", args->weights, "Decoder weights (.pth/.safetensors; TAEHV files: their decoder) or model name (taef2, taef1, …)")
       ->required();
-  cmd->add_option("--sizes", args->sizes, "Image sizes in pixels, multiples of 8: N or HxW, comma-separated")
+  cmd->add_option("--sizes", args->sizes, "Image (video: frame) sizes in pixels, multiples of the spatial factor (8, TAEHV 8 x patch): N or HxW, comma-separated")
       ->capture_default_str();
   cmd->add_option("--layout", args->layout, "nhwc|nchw layout of the latent input and image output")
       ->check(CLI::IsMember({"nhwc", "nchw"}))
@@ -125,6 +129,13 @@ Command add_export_command(CLI::App& app) {
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   add_weight_storage_option(cmd, args->weights_storage,
                             "conv weights as fp16 consts, or compressed with the iOS18 ops (quantized as `taec pack` does)");
+  cmd->add_option("--chunk", args->chunk, "Video decoders: latents per call (1..16); frames per call = chunk x time factor")
+      ->capture_default_str();
+  cmd->add_option("--state", args->state,
+                  "Video decoders: tensors (state inputs and NAME_next outputs the app feeds back) or stateful "
+                  "(iOS18 states updated in place)")
+      ->check(CLI::IsMember({"tensors", "stateful"}))
+      ->capture_default_str();
   cmd->add_flag("--multifunction", args->multifunction,
                 "One package, one fixed-shape function per size (r768, …) sharing one weight.bin (iOS18)");
   cmd->add_flag("--enumerated", args->enumerated,

@@ -30,7 +30,8 @@ char* copy_text(const std::string& s) {
 taec_status run(const char* weights_path, const taec_coreml_options* options, char** report) {
   if (weights_path == nullptr || options == nullptr) return invalid("weights_path and options must not be NULL");
   if (options->sizes == nullptr || options->size_count == 0) return invalid("no image sizes given");
-  int layout, io, packaging;  // read as ints: a C caller may store anything in an enum field
+  int layout, io, packaging, state;  // read as ints: a C caller may store anything in an enum field
+  std::memcpy(&state, &options->state_style, sizeof state);
   std::memcpy(&layout, &options->layout, sizeof layout);
   std::memcpy(&io, &options->io_dtype, sizeof io);
   std::memcpy(&packaging, &options->packaging, sizeof packaging);
@@ -38,6 +39,7 @@ taec_status run(const char* weights_path, const taec_coreml_options* options, ch
       packaging < TAEC_COREML_PER_SIZE || packaging > TAEC_COREML_ENUMERATED) {
     return invalid("options: layout, io_dtype or packaging out of range");
   }
+  if (state != TAEC_COREML_STATE_TENSORS && state != TAEC_COREML_STATE_STATEFUL) return invalid("options: state_style out of range");
   taec::coreml::ExportOptions o;
   for (size_t i = 0; i < options->size_count; ++i) o.sizes.push_back({options->sizes[2 * i], options->sizes[2 * i + 1]});
   o.lowering.nhwc = layout == TAEC_LAYOUT_NHWC;
@@ -46,6 +48,8 @@ taec_status run(const char* weights_path, const taec_coreml_options* options, ch
   auto weights = taec::coreml::parse_weight_compression(options->weights ? options->weights : "none");
   if (!weights.ok()) return invalid("options: " + weights.status().message());
   o.weights = *weights;
+  o.video.chunk_latents = options->chunk_latents;
+  o.video.state = state == TAEC_COREML_STATE_STATEFUL ? taec::coreml::StateStyle::stateful : taec::coreml::StateStyle::tensors;
   const std::string variant = options->variant ? options->variant : "";
   std::string text;
   if (options->print_mil) {
@@ -72,6 +76,8 @@ void taec_coreml_options_init(taec_coreml_options* options) {
   options->layout = TAEC_LAYOUT_NHWC;
   options->io_dtype = TAEC_DTYPE_F16;
   options->packaging = TAEC_COREML_PER_SIZE;
+  options->chunk_latents = 1;
+  options->state_style = TAEC_COREML_STATE_TENSORS;
 }
 
 taec_status taec_coreml_export(const char* weights_path, const taec_coreml_options* options, char** report) {
