@@ -125,4 +125,68 @@ TEST(coreml_cli, BadInputExitsTwoNamingTheProblem) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/o")) << "nothing written on bad input";
 }
 
+// A TAEHV decoder: one multifunction stateful package and per-size tensor-style packages of the
+// same method, with one weight.bin between them.
+TEST(coreml_cli, VideoDecoderPackages) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  const std::string weights = model("taehv/taew2_1_synthetic.safetensors");
+  auto r = run_cli("export coreml " + weights + " --sizes 32,32x48 --multifunction --state stateful --chunk 2 "
+                   "--weights palette8 --out " + quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto multi = taec::coreml::read_package(dir + "/taew2_1_decoder_palette8_stateful_k2.mlpackage");
+  ASSERT_TRUE(multi.ok()) << multi.status().message();
+  const auto& fn = multi->model.description().functions(1);
+  EXPECT_EQ(fn.name(), "r32x48");
+  EXPECT_EQ(fn.state_size(), 9);
+  ASSERT_EQ(fn.input_size(), 1);
+  EXPECT_THAT(fn.input(0).type().multiarraytype().shape(), ::testing::ElementsAre(1, 2, 4, 6, 16));  // [1, K, h, w, Cz]
+  EXPECT_THAT(fn.output(0).type().multiarraytype().shape(), ::testing::ElementsAre(1, 8, 32, 48, 3));  // [1, K*t, H, W, 3]
+  EXPECT_EQ(multi->model.description().metadata().userdefined().at("com.github.taec.frame_rule"), "standard");
+
+  r = run_cli("export coreml " + weights + " --sizes 32 --layout nchw --weights palette8 --out " + quote(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto single = taec::coreml::read_package(dir + "/taew2_1_decoder_palette8_32.mlpackage");
+  ASSERT_TRUE(single.ok()) << single.status().message();
+  EXPECT_EQ(single->model.description().input_size(), 1 + 9);   // latents + one tensor per state
+  EXPECT_EQ(single->model.description().output_size(), 1 + 9);  // frames + NAME_next per state
+  EXPECT_EQ(single->model.description().output(1).name(), single->model.description().input(1).name() + "_next");
+  EXPECT_EQ(single->blobs.bytes, multi->blobs.bytes) << "one weight.bin for every size, style and chunk";
+
+  // Variants of the same shapes export under their own name and frame rule (the app's trim).
+  for (const auto& [variant, rule] : {std::pair{"taecvx", "cogvideox"}, std::pair{"taeos1_3", "standard"}}) {
+    r = run_cli("export coreml " + weights + " --sizes 8 --variant " + variant + " --out " + quote(dir));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto read = taec::coreml::read_package(dir + "/" + variant + "_decoder_8.mlpackage");
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    EXPECT_EQ(read->model.description().metadata().userdefined().at("com.github.taec.frame_rule"), rule);
+  }
+}
+
+// Video-specific refusals: exit 2, the problem named, nothing written.
+TEST(coreml_cli, VideoBadInputExitsTwo) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  const std::string out = " --out " + quote(dir + "/o");
+  const std::string wan = "export coreml " + model("taehv/taew2_1_synthetic.safetensors");
+  const std::string hv15 = "export coreml " + model("taehv/taehv1_5_synthetic.safetensors");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {wan + " --sizes 32 --chunk 0" + out, "a chunk of 0 latents: give 1..16"},
+      {wan + " --sizes 32 --chunk 17" + out, "a chunk of 17 latents"},
+      {hv15 + " --sizes 40" + out, "40x40 is not a positive multiple of 16"},
+      {wan + " --sizes 32 --enumerated" + out, "fixed shapes"},
+      {wan + " --sizes 32 --variant taeltx_2" + out, "variant taeltx_2 expects 128 latent channels"},
+      {wan + " --sizes 32 --variant taesd9" + out, "unknown video variant"},
+      {wan + " --sizes 32 --state inplace" + out, "inplace"},
+      {"export coreml " + model("taef2_decoder.safetensors") + " --sizes 64 --chunk 2" + out,
+       "a latent chunk and a state style apply to video decoders only"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message)) << args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o")) << "nothing written on bad input";
+}
+
 }  // namespace

@@ -61,12 +61,7 @@ std::vector<ImageSize> product_sizes() {
 }
 
 ReadPackage parse(const PackageContents& p) {
-  PackageFiles f;
-  f.manifest = manifest_json();
-  EXPECT_TRUE(p.model.SerializeToString(&f.model));
-  f.weights = p.weights;
-  f.has_weights = true;
-  auto read = parse_package(p.name, f);
+  auto read = parse_package(p.name, package_files(p).value());
   EXPECT_TRUE(read.ok()) << read.status().message();
   return read.ok() ? std::move(read).value() : ReadPackage{};
 }

@@ -33,14 +33,7 @@ const PackageContents& taef2_package() {
   return contents;
 }
 
-PackageFiles files_of(const PackageContents& p) {
-  PackageFiles f;
-  f.manifest = manifest_json();
-  EXPECT_TRUE(p.model.SerializeToString(&f.model));
-  f.weights = p.weights;
-  f.has_weights = true;
-  return f;
-}
+PackageFiles files_of(const PackageContents& p) { return package_files(p).value(); }
 
 mil::Block& main_block(spec::Model& m) {
   return m.mutable_mlprogram()->mutable_functions()->at("main").mutable_block_specializations()->at("CoreML8");

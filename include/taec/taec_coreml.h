@@ -50,7 +50,8 @@ typedef enum taec_coreml_state {
 } taec_coreml_state;
 
 typedef struct taec_coreml_options {
-  const int* sizes;     /* size_count (height, width) pairs of image pixels, multiples of 8 */
+  const int* sizes;     /* size_count (height, width) pairs of image (video: frame) pixels, multiples
+                         * of the spatial factor (8; TAEHV 8 x patch) */
   size_t size_count;
   taec_layout layout;   /* of the latent input and the image output; default NHWC */
   taec_dtype io_dtype;  /* of input and output (compute is fp16 either way); default F16 */

@@ -44,11 +44,7 @@ Result<std::vector<ExportedPackage>> export_coreml(const std::string& weights_pa
                                                    const ExportOptions& options, const std::string& out_dir) {
   TAEC_ASSIGN_OR_RETURN(std::vector<PackageContents> packages, load_and_build(weights_path, variant, options));
   for (const PackageContents& p : packages) {  // validate everything before the first write
-    PackageFiles files;
-    files.manifest = manifest_json();
-    if (!p.model.SerializeToString(&files.model)) return Status(Code::internal, p.name + ": cannot serialize");
-    files.weights = p.weights;
-    files.has_weights = true;
+    TAEC_ASSIGN_OR_RETURN(const PackageFiles files, package_files(p));
     auto check = parse_package(p.name, files);
     if (!check.ok()) return Status(Code::internal, "exported package is invalid: " + check.status().message());
   }

@@ -78,12 +78,7 @@ Result<LoweredFunction> lower_decoder(const Model& model, int image_height, int 
     dims = {dims[0], dims[2], dims[3], dims[1]};
     x = b.op("transpose", "image_nhwc", {{"perm", perm}, {"x", x}}, mil::FLOAT16, dims);
   }
-  if (options.fp32_io) {
-    const std::string dtype = b.string_scalar("image_dtype_0", "fp32");
-    x = b.op("cast", "image_fp32", {{"dtype", dtype}, {"x", x}}, mil::FLOAT32, dims);
-  }
-  b.rename_last_output(kOutputName);
-  block.add_outputs(kOutputName);
+  b.finish_output(x, "image", kOutputName, dims, options.fp32_io);
   out.output_dims = dims;
   return out;
 }

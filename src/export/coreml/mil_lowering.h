@@ -157,6 +157,18 @@ class FunctionBuilder {
     last->mutable_outputs(0)->set_name(name);
   }
 
+  // Ends the function with `x`, the last op's fp16 output [dims]: for fp32 I/O a cast named
+  // PREFIX_fp32 first; then the last output is renamed `output` and made the block's output.
+  void finish_output(const std::string& x, const std::string& prefix, const std::string& output,
+                     const std::vector<int64_t>& dims, bool fp32_io) {
+    if (fp32_io) {
+      const std::string dtype = string_scalar(prefix + "_dtype_0", "fp32");
+      op("cast", prefix + "_fp32", {{"dtype", dtype}, {"x", x}}, mil::FLOAT32, dims);
+    }
+    rename_last_output(output);
+    block_->add_outputs(output);
+  }
+
  private:
   mil::Operation* begin_op(const std::string& type, const std::string& name, const mil::ValueType& out) {
     mil::Operation* o = block_->add_operations();

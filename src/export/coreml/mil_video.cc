@@ -190,12 +190,7 @@ Result<LoweredFunction> lower_video_decoder(const Model& model, int frame_height
   dims.insert(dims.begin(), 1);
   y = b.op("reshape", "frames_clip", {{"shape", b.int32_vector("frames_clip_shape_0", i32(dims))}, {"x", y}},
            mil::FLOAT16, dims);
-  if (options.fp32_io) {
-    const std::string dtype = b.string_scalar("frames_dtype_0", "fp32");
-    y = b.op("cast", "frames_fp32", {{"dtype", dtype}, {"x", y}}, mil::FLOAT32, dims);
-  }
-  b.rename_last_output(kVideoOutputName);
-  block.add_outputs(kVideoOutputName);
+  b.finish_output(y, "frames", kVideoOutputName, dims, options.fp32_io);
   out.output_dims = dims;
   if (video.state == StateStyle::tensors) {
     // Outputs in the order of the inputs they replace, whatever order they were finished in.

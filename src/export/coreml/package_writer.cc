@@ -263,6 +263,15 @@ Status check_replaceable_mlpackage(const std::string& package_dir) {
   return ok_status();
 }
 
+Result<PackageFiles> package_files(const PackageContents& contents) {
+  PackageFiles files;
+  files.manifest = manifest_json();
+  if (!contents.model.SerializeToString(&files.model)) return Status(Code::internal, contents.name + ": cannot serialize");
+  files.weights = contents.weights;
+  files.has_weights = true;
+  return files;
+}
+
 Status write_package(const std::string& package_dir, const PackageContents& contents) {
   TAEC_RETURN_IF_ERROR(check_replaceable_mlpackage(package_dir));
   const fs::path final_path(package_dir);

@@ -13,6 +13,7 @@
 #include "Model.pb.h"
 #include "base/status.h"
 #include "export/coreml/mil_builder.h"
+#include "export/coreml/package_reader.h"
 #include "graph/model.h"
 
 namespace taec::coreml {
@@ -53,6 +54,10 @@ std::string function_name_for(const ImageSize& size);
 // distinct weight, in op order), for fp16 and compressed weights alike; for video decoders also
 // whatever the chunk and state style (every weight is first used by the first latent's step).
 Result<std::vector<PackageContents>> build_packages(const Model& model, const ExportOptions& options);
+
+// The files `contents` is written as (a fresh Manifest.json), for checking in memory with
+// parse_package before anything is written.
+Result<PackageFiles> package_files(const PackageContents& contents);
 
 // Writes `package_dir` (…/NAME.mlpackage) through a temporary sibling directory renamed into place,
 // replacing an existing package only once the new one is complete, and only if it passes

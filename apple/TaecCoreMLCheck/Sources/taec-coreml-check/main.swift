@@ -4,6 +4,9 @@
 //   swift run -c release taec-coreml-check --model out/taef2_decoder.mlpackage --function r1024 \
 //       --latent latent.npy --reference image.npy --runs 20 --compute all --tolerance 0.05
 //
+// Video decoders (TAEHV packages): --clip LATENTS.npy instead of --latent runs a whole clip chunk by
+// chunk with the states carried (VideoCheck.swift).
+//
 // .npy files: '<f4' or '<f2', C order. A latent or reference given in NCHW is transposed to the
 // model's NHWC layout (and back) when the shapes say so, so taec's golden files work directly.
 import CoreML
@@ -13,6 +16,7 @@ struct Options {
     var model = ""
     var function: String? = nil
     var latent = ""
+    var clip = ""
     var reference: String? = nil
     var runs = 10
     var compute = "all"
@@ -21,7 +25,7 @@ struct Options {
 
 func usage() -> Never {
     print("""
-    usage: taec-coreml-check --model PATH.mlpackage|.mlmodelc [--function NAME] --latent IN.npy
+    usage: taec-coreml-check --model PATH.mlpackage|.mlmodelc [--function NAME] --latent IN.npy|--clip LATENTS.npy
                              [--reference OUT.npy] [--runs N] [--compute all|cpu|gpu|ane] [--tolerance T]
     """)
     exit(2)
@@ -38,6 +42,7 @@ func parseOptions() -> Options {
         case "--model": o.model = value
         case "--function": o.function = value
         case "--latent": o.latent = value
+        case "--clip": o.clip = value
         case "--reference": o.reference = value
         case "--runs": o.runs = Int(value) ?? 10
         case "--compute": o.compute = value
@@ -45,7 +50,7 @@ func parseOptions() -> Options {
         default: usage()
         }
     }
-    if o.model.isEmpty || o.latent.isEmpty { usage() }
+    if o.model.isEmpty || o.latent.isEmpty == o.clip.isEmpty { usage() }
     return o
 }
 
@@ -228,6 +233,11 @@ func run(_ o: Options) async throws {
     let t0 = Date()
     let model = try await MLModel.load(contentsOf: url, configuration: config)
     print(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
+    if !o.clip.isEmpty {
+        guard #available(macOS 15.0, *) else { throw Fail("--clip needs macOS 15 (iOS 18 states, multifunction)") }
+        try await runVideo(o, model: model)
+        return
+    }
 
     guard let inputDescription = model.modelDescription.inputDescriptionsByName["latent"],
           let constraint = inputDescription.multiArrayConstraint else { throw Fail("the model has no multi-array input `latent`") }
