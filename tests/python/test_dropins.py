@@ -1,6 +1,9 @@
 """The drop-ins against small fakes of their hosts: ComfyUI's LatentPreviewer protocol and a
 diffusers pipeline's use of its VAE when decoding."""
 
+import os
+import subprocess
+import sys
 import unittest
 
 import numpy as np
@@ -112,6 +115,22 @@ class Diffusers(unittest.TestCase):
         self.assertGreaterEqual(float(image.min()), 0.0)
         self.assertLessEqual(float(image.max()), 1.0)
         self.assertEqual(self.vae.decode(z.bfloat16()).sample.dtype, torch.bfloat16)
+
+
+class WithoutTorch(unittest.TestCase):
+    def test_module_and_drop_ins_work_without_torch(self):
+        need(self, MODELS / "taef2_decoder.safetensors")
+        code = """
+import sys
+sys.modules["torch"] = None  # as if torch were not installed: importing it raises ImportError
+import numpy as np, taec, taec.comfy, taec.diffusers
+z = np.zeros((1, 32, 4, 4), np.float32)
+vae = taec.diffusers.TaecDecoder("taef2")
+assert vae.decode(z).sample.shape == (1, 3, 32, 32) and vae.dtype == np.float32 and vae.device == "cpu"
+assert taec.comfy.TaecPreviewer("taef2").decode_latent_to_preview(z).size == (32, 32)
+"""
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":
