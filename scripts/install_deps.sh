@@ -17,6 +17,10 @@ packages=(
   ffmpeg              # tests: makes inputs taec's writer does not (odd sizes, rotation), ffprobe
   libprotobuf-dev protobuf-compiler  # Core ML export: model.mlmodel is a protobuf (proto/coreml)
   libgtest-dev libgmock-dev
+  python3-dev pybind11-dev python3-pybind11  # the Python module (python/): built by CMake against the library
+  python3-numpy python3-setuptools python3-wheel  # its runtime and `pip install .` / wheel build, offline
+  python3-build python3-venv python3-pip  # tests: `python3 -m build --wheel`, installed into a fresh venv
+  python3-pil           # tests: the ComfyUI previewer returns PIL images
   "$@"
 )
 missing=()

@@ -82,6 +82,28 @@ TEST(Cli, DecodeBatchWritesOnePngPerItem) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/b_1.png"));
 }
 
+// --precision int8 calibrates on photos as `taec bench` and `taec validate` do; without photos it
+// says how to give them.
+TEST(Cli, DecodeInt8CalibratesOnPhotos) {
+  TAEC_REQUIRE_FIXTURES();
+  const std::string dir = taec_test::temp_dir();
+  const std::string photo = std::filesystem::path(taec_test::model_dir()).parent_path().string() + "/images/astronaut.png";
+  const std::string latent = quote(golden("taef2", "dec_astronaut_32x32.input.npy"));
+  CliResult r = run_cli("decode taef2 " + latent + " --layout nchw --precision int8 --calibration-images " + quote(photo) + " --npy " +
+                        dir + "/a.npy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("int8 calibration"));
+  auto npy = taec::read_npy(dir + "/a.npy");
+  auto expected = taec::read_npy(golden("taef2", "dec_astronaut_32x32.output.npy"));
+  ASSERT_TRUE(npy.ok() && expected.ok());
+  ASSERT_EQ(npy->shape, expected->shape);
+  EXPECT_LE(taec_test::max_abs_diff(npy->data.data(), expected->data.data(), npy->data.size()), 0.3f);  // the int8 bound
+
+  CliResult bare = run_cli("decode taef2 " + latent + " --layout nchw --precision int8 --npy " + dir + "/b.npy", "unset TAEC_IMAGE_DIR; ");
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_THAT(bare.err, HasSubstr("--calibration-images"));
+}
+
 // Golden encoder inputs are exact multiples of 1/255, so a PNG carries them losslessly.
 TEST(Cli, EncodeImageMatchesReferenceLatent) {
   TAEC_REQUIRE_FIXTURES();

@@ -494,6 +494,10 @@ taec_status taec_image_load(const char* path, taec_array** out);
 taec_status taec_image_save_png(const char* path, const float* data, int height, int width,
                                 taec_layout layout);
 
+/* The 8-bit levels taec_image_save_png writes, without the file: [H,W,3] uint8 from one [3,H,W]
+ * (NCHW) or [H,W,3] (NHWC) float image (clamped to [0,1], rounded to nearest; NaN -> 0). */
+taec_status taec_image_to_rgb8(const float* data, int height, int width, taec_layout layout, uint8_t* out);
+
 void taec_array_free(taec_array* array);
 
 /* IEEE binary16 <-> float32 for buffers of plans with TAEC_DTYPE_F16 I/O (round to nearest even). */

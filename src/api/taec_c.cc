@@ -10,6 +10,7 @@
 #include "graph/model.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "io/rgb8.h"
 #include "io/npy_writer.h"
 #include "io/tensor_file.h"
 #include "io/weights_locator.h"
@@ -324,6 +325,14 @@ taec_status taec_image_save_png(const char* path, const float* data, int height,
     const auto order = layout == TAEC_LAYOUT_NHWC ? taec::RgbOrder::hwc : taec::RgbOrder::chw;
     return report(taec::write_png(path, data, order, height, width));
   });
+}
+
+taec_status taec_image_to_rgb8(const float* data, int height, int width, taec_layout layout, uint8_t* out) {
+  if (data == nullptr || out == nullptr) return invalid("taec_image_to_rgb8: NULL argument");
+  if (height <= 0 || width <= 0) return invalid("taec_image_to_rgb8: bad size");
+  if (!one_of(layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_image_to_rgb8: invalid layout");
+  taec::float_to_rgb8(data, layout == TAEC_LAYOUT_NHWC ? taec::RgbOrder::hwc : taec::RgbOrder::chw, height, width, out);
+  return TAEC_OK;
 }
 
 void taec_array_free(taec_array* array) {

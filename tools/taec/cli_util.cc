@@ -84,11 +84,14 @@ std::string batch_path(const std::string& path, int64_t index, int64_t batch) {
   return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
 }
 
-void add_precision_option(CLI::App* cmd, taec_precision& precision) {
+void add_precision_option(CLI::App* cmd, taec_precision& precision, bool with_int8) {
+  std::map<std::string, taec_precision> names{
+      {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"reference", TAEC_PRECISION_REFERENCE}};
+  if (with_int8) names["int8"] = TAEC_PRECISION_INT8;
   cmd->add_option("--precision", precision,
-                  "fp32 (compiled, default) | bf16 (FP16-class: bf16 Winograd products) | reference (plain fp32 oracle)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, taec_precision>{
-          {"fp32", TAEC_PRECISION_FP32}, {"bf16", TAEC_PRECISION_BF16}, {"reference", TAEC_PRECISION_REFERENCE}}));
+                  std::string("fp32 (compiled, default) | bf16 (FP16-class: bf16 Winograd products) | reference (plain fp32 oracle)") +
+                      (with_int8 ? " | int8 (int8 weights and activations, calibrated on --calibration-images)" : ""))
+      ->transform(CLI::CheckedTransformer(names));
 }
 
 void add_weight_storage_option(CLI::App* cmd, std::string& storage, const std::string& description) {

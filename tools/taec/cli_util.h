@@ -42,7 +42,9 @@ void convert_layout(const float* in, int c, int h, int w, taec_layout from, floa
 std::string batch_path(const std::string& path, int64_t index, int64_t batch);
 
 // --precision fp32|bf16|reference.
-void add_precision_option(CLI::App* cmd, taec_precision& precision);
+// --precision fp32|bf16|reference, and int8 where `with_int8` (decoders: calibrated, see
+// calibrate_on_images).
+void add_precision_option(CLI::App* cmd, taec_precision& precision, bool with_int8 = false);
 
 // --weights none|int8|palette8|palette4: how the conv weights are stored, one set of names for
 // `taec pack` and `taec export coreml` (both pass the name on to their C API's `weights`).

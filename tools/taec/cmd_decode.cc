@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "decode_args.h"
+#include "quality_cli_util.h"
 #include "taec/taec_quality.h"
 
 namespace taec_cli {
@@ -117,6 +118,13 @@ int run_decode(const DecodeArgs& args) {
                                       args.size);
     }
   }
+  // Int8 activation ranges: measured on photos, as `taec bench` and `taec validate` do.
+  std::unique_ptr<taec::Calibration> calibration;
+  if (args.precision == TAEC_PRECISION_INT8 && !decoder.package) {
+    calibration = std::make_unique<taec::Calibration>(
+        calibrate_on_images(model, args.weights, args.encoder, args.calibration_images, args.threads));
+    opts.calibration = calibration->get();
+  }
   taec::Plan plan = decoder.package ? decoder.package->load_plan(opts.image_height, opts.image_width, &opts) : taec::Plan(model, opts);
   const taec_plan_io io = plan.io();
   if (args.verbose) print_plan_choice(plan);
@@ -215,7 +223,11 @@ Command add_decode_command(CLI::App& app) {
                   "([N,128,H/16,W/16] or NHWC), unpacked exactly to 32 channels at 1/8 (channel 4c+2py+px; no "
                   "BatchNorm denormalization, as taef2 expects)")
       ->check(CLI::IsMember({"latent", "flux2-packed"}));
-  add_precision_option(cmd, args->precision);
+  add_precision_option(cmd, args->precision, /*with_int8=*/true);
+  cmd->add_option("--calibration-images", args->calibration_images,
+                  "int8: photos or folders to calibrate on, as `taec bench` does (default $TAEC_IMAGE_DIR; a package packed "
+                  "with int8 holds its own ranges)");
+  cmd->add_option("--encoder", args->encoder, "int8: encoder weights for the calibration latents (default: beside the weights)");
   cmd->add_flag("-v,--verbose", args->verbose, "Say which engine, ISA and kernels the plan chose, and why");
   cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
                 "Decode latents holding NaN/Inf anyway (default: refuse them; Inf clamps to +-3, NaN stays NaN)");

@@ -38,6 +38,9 @@ void check_finite(const ClipShape& s, const float* clip, const std::string& what
 int run_video_decode(const DecodeArgs& args, Decoder& decoder) {
   const taec::Model& model = *decoder.model;
   const taec_model_info info = model.info();
+  if (args.precision == TAEC_PRECISION_INT8) {
+    return fail(TAEC_ERR_UNSUPPORTED, "--precision int8: not implemented for video models (fp32, bf16, reference)");
+  }
   if (args.input_form != "latent") return fail(TAEC_ERR_INVALID_ARGUMENT, "--input " + args.input_form + ": only for FLUX.2 image latents");
   if (args.layout == "nchw" || args.layout == "nhwc") {
     return fail(TAEC_ERR_INVALID_ARGUMENT, "--layout " + args.layout + ": " + info.variant + " decodes clips: pass ntchw, ncthw or auto");

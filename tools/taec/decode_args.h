@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli_util.h"
 
@@ -27,6 +28,8 @@ struct DecodeArgs {
   int threads = 0;
   std::string package;
   std::string size;  // with --package: "N" or "HxW"; default from the latent's shape
+  std::vector<std::string> calibration_images;  // int8 from weights: photos to calibrate on
+  std::string encoder;                          // int8: encoder for the calibration latents
 };
 
 // The decoder to run: a model (plans compiled on demand) or a package (plans loaded from it).
