@@ -13,7 +13,8 @@
 # which run here), and the Core ML video decoders interpreted in fp16 over 9-latent clips
 # (CoremlVideo.InterpretedChunks, 3-10 s each here; CoremlVideoSmall runs the same export,
 # interpreter and state carrying at one latent pixel; coreml_cli.VideoDecoderPackages exports
-# full packages of five variants, which CoremlVideo.EveryPackageReadsBack repeats here). The same
+# full packages of five variants, which CoremlVideo.EveryPackageReadsBack repeats here), and the
+# CLI's int8 decode (20 s here: calibration over photos, which plan_int8_test runs here). The same
 # code runs under the sanitizers in the kernel, plan, package and Core ML reader tests at smaller
 # sizes. The Python tests (Python.*) are not built there: the module would be an ASan-instrumented
 # shared object loaded into Debian's uninstrumented interpreter (it needs libasan preloaded and
@@ -24,4 +25,4 @@ cd "$(dirname "$0")/.."
 scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
-  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Python\.'
+  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Cli.DecodeInt8CalibratesOnPhotos|Python\.'
