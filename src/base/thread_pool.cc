@@ -35,7 +35,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
-    generation_.fetch_add(1);
+    start_job_locked();
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -55,24 +55,26 @@ void ThreadPool::run_tasks(uint64_t job, int thread) {
   }
 }
 
+void ThreadPool::start_job_locked() {
+  const uint64_t next = (job() + 1) & 0xffffffffu;
+  claim_.store(next << 32, std::memory_order_release);
+}
+
 void ThreadPool::parallel_for(size_t tasks, Task fn, void* context) {
   if (workers_.empty() || tasks <= 1) {
     for (size_t t = 0; t < tasks; ++t) fn(context, t, 0);
     return;
   }
-  uint64_t job;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    job = ((claim_.load(std::memory_order_relaxed) >> 32) + 1) & 0xffffffffu;
     tasks_.store(tasks, std::memory_order_relaxed);
     fn_.store(fn, std::memory_order_relaxed);
     context_.store(context, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    claim_.store(job << 32, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_release);
+    start_job_locked();
   }
   wake_.notify_all();
-  run_tasks(job, 0);
+  run_tasks(job(), 0);
   // Only tasks still running on another thread are waited for, never a worker that has not woken.
   // Past a short spin the wait yields: the thread running the last task may be waiting for this
   // very core.
@@ -88,14 +90,14 @@ void ThreadPool::parallel_for(size_t tasks, Task fn, void* context) {
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   while (true) {
-    for (int spin = 0; spin < kWorkerSpins && generation_.load(std::memory_order_acquire) == seen; ++spin) _mm_pause();
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    for (int spin = 0; spin < kWorkerSpins && job() == seen; ++spin) _mm_pause();
+    if (job() == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      wake_.wait(lock, [&] { return job() != seen; });
     }
-    seen = generation_.load(std::memory_order_acquire);
     if (stop_) return;
-    run_tasks(claim_.load(std::memory_order_acquire) >> 32, index);
+    seen = job();
+    run_tasks(seen, index);
   }
 }
 

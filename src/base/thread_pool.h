@@ -48,12 +48,15 @@ class ThreadPool {
  private:
   void worker_loop(int index);
   void run_tasks(uint64_t job, int thread);
+  uint64_t job() const { return claim_.load(std::memory_order_acquire) >> 32; }
+  void start_job_locked();  // the next generation, task 0
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};  // bumped per job, under mutex_, for the sleepers
-  std::atomic<uint64_t> claim_{0};       // job generation << 32 | next task index
+  // Job generation << 32 | next task index; a new generation is stored under mutex_, so the
+  // sleepers' wait sees it.
+  std::atomic<uint64_t> claim_{0};
   std::atomic<size_t> done_{0};          // tasks of the current job finished
   // The current job; atomics because a late worker may read them while the next job is set up
   // (its claim then fails and it uses nothing it read).
