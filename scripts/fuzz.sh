@@ -4,7 +4,7 @@
 # SECONDS (default 60), seeded with the real files from ../shared. Prints execs and coverage per
 # target; exits non-zero on any crash, leak or sanitizer report (the reproducer is left in
 # build-asan/artifacts). TAEC_FUZZ_SEED fixes libFuzzer's seed; with TAEC_FUZZ_FIXED_RUNS=1 each
-# target runs a fixed number of inputs (about 30 s each here) instead of a time budget, so a run
+# target runs a fixed number of inputs (about 15 s each here) instead of a time budget, so a run
 # from the same seeds is repeatable (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,7 +92,7 @@ for target in fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_image fuzz_video fuzz_co
   budget=(-max_total_time="$seconds")
   if [ "${TAEC_FUZZ_FIXED_RUNS:-0}" = 1 ]; then
     case $target in
-      fuzz_checkpoint) runs=120000 ;; fuzz_pickle) runs=250000 ;; fuzz_video) runs=20000 ;; fuzz_coreml) runs=2000 ;; fuzz_package) runs=300000 ;; fuzz_npy) runs=5000000 ;; *) runs=60000 ;;
+      fuzz_checkpoint) runs=60000 ;; fuzz_pickle) runs=125000 ;; fuzz_video) runs=10000 ;; fuzz_coreml) runs=1000 ;; fuzz_package) runs=150000 ;; fuzz_npy) runs=2500000 ;; *) runs=30000 ;;
     esac
     budget=(-runs="$runs" -max_total_time=600)
   fi

@@ -14,7 +14,9 @@
 # (CoremlVideo.InterpretedChunks, 3-10 s each here; CoremlVideoSmall runs the same export,
 # interpreter and state carrying at one latent pixel; coreml_cli.VideoDecoderPackages exports
 # full packages of five variants, which CoremlVideo.EveryPackageReadsBack repeats here), and the
-# CLI's int8 decode (20 s here: calibration over photos, which plan_int8_test runs here). The same
+# CLI's int8 decode (20 s here: calibration over photos, which plan_int8_test runs here), and the
+# compiled video golden cases read from .pth (the same plans as from .safetensors; the .pth
+# reader runs here in the checkpoint and pickle tests). The same
 # code runs under the sanitizers in the kernel, plan, package and Core ML reader tests at smaller
 # sizes. The Python tests (Python.*) are not built there: the module would be an ASan-instrumented
 # shared object loaded into Debian's uninstrumented interpreter (it needs libasan preloaded and
@@ -25,4 +27,4 @@ cd "$(dirname "$0")/.."
 scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
-  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Cli.DecodeInt8CalibratesOnPhotos|Python\.'
+  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|VideoStream.*_pth|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Cli.DecodeInt8CalibratesOnPhotos|Python\.'

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <cstring>
+#include <stdexcept>
 #include <filesystem>
 #include <vector>
 
@@ -128,3 +130,85 @@ TEST(PlanApi, ResolvesModelNamesThroughModelDirThenCache) {
 }
 
 }  // namespace
+
+namespace {
+
+// The bands of taec_plan_run_rows put together, in the plan's layout and io dtype.
+struct Assembled {
+  std::vector<uint8_t> bytes;
+  size_t row_bytes = 0;  // of one row of one plane (NCHW) or of one pixel row (NHWC)
+  int height = 0, next_row = 0, bands = 0;
+  bool nchw = true;
+};
+
+taec_status assemble(int row_begin, int row_end, const void* rows, void* user) {
+  auto* a = static_cast<Assembled*>(user);
+  if (row_begin != a->next_row || row_end <= row_begin || row_end > a->height) return TAEC_ERR_INTERNAL;
+  const size_t r = row_end - row_begin;
+  const auto* src = static_cast<const uint8_t*>(rows);
+  const int planes = a->nchw ? 3 : 1;
+  for (int c = 0; c < planes; ++c) {
+    std::memcpy(a->bytes.data() + (c * a->height + row_begin) * a->row_bytes, src + c * r * a->row_bytes, r * a->row_bytes);
+  }
+  a->next_row = row_end;
+  ++a->bands;
+  return TAEC_OK;
+}
+
+}  // namespace
+
+TEST(PlanApi, RowsByBandAreTheWholeOutputBitwise) {
+  TAEC_REQUIRE_FIXTURES();
+  taec::Model model(taec_test::model_path("taef2_decoder.safetensors"));
+  for (taec_layout layout : {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC}) {
+    for (taec_dtype dtype : {TAEC_DTYPE_F32, TAEC_DTYPE_F16}) {
+      for (taec_memory_mode memory : {TAEC_MEMORY_BANDED, TAEC_MEMORY_WHOLE}) {
+        SCOPED_TRACE(std::to_string(layout) + " " + std::to_string(dtype) + " " + std::to_string(memory));
+        taec_plan_options o = options(64, 96);
+        o.layout = layout;
+        o.io_dtype = dtype;
+        o.memory = memory;
+        o.precision = TAEC_PRECISION_FP32;
+        taec::Plan plan(model, o);
+        const taec_plan_io io = plan.io();
+        const size_t elem = dtype == TAEC_DTYPE_F16 ? 2 : 4;
+        std::vector<uint8_t> input(io.input_elems * elem), whole(io.output_elems * elem);
+        for (size_t i = 0; i < io.input_elems; ++i) {
+          const float v = std::sin(0.37f * static_cast<float>(i));
+          if (dtype == TAEC_DTYPE_F16) taec_f32_to_f16(&v, reinterpret_cast<uint16_t*>(input.data()) + i, 1);
+          else std::memcpy(input.data() + i * 4, &v, 4);
+        }
+        plan.run(input.data(), whole.data());
+        Assembled a;
+        a.bytes.assign(whole.size(), 0xee);
+        a.height = 64;
+        a.nchw = layout == TAEC_LAYOUT_NCHW;
+        a.row_bytes = 96 * elem * (a.nchw ? 1 : 3);
+        ASSERT_EQ(taec_plan_run_rows(plan.get(), input.data(), assemble, &a), TAEC_OK) << taec_last_error();
+        EXPECT_EQ(a.next_row, 64);
+        if (memory == TAEC_MEMORY_BANDED) EXPECT_GT(a.bands, 1) << "a banded plan hands over more than one band";
+        EXPECT_TRUE(a.bytes == whole);
+      }
+    }
+  }
+}
+
+TEST(PlanApi, RowConsumerErrorStopsTheRunWithItsStatus) {
+  TAEC_REQUIRE_FIXTURES();
+  taec::Model model(taec_test::model_path("taef2_decoder.safetensors"));
+  taec::Plan plan(model, options(64, 64));
+  std::vector<float> latent(plan.io().input_elems, 0.25f);
+  int calls = 0;
+  auto stop = [](int, int, const void*, void* user) {
+    ++*static_cast<int*>(user);
+    return TAEC_ERR_IO;
+  };
+  EXPECT_EQ(taec_plan_run_rows(plan.get(), latent.data(), stop, &calls), TAEC_ERR_IO);
+  EXPECT_EQ(calls, 1) << "no band after the consumer failed";
+  EXPECT_EQ(taec_plan_run_rows(plan.get(), latent.data(), nullptr, nullptr), TAEC_ERR_INVALID_ARGUMENT);
+  // The C++ wrapper rethrows the consumer's exception; the plan runs normally afterwards.
+  EXPECT_THROW(plan.run_rows(latent.data(), [](int, int, const void*) { throw std::runtime_error("disk full"); }), std::runtime_error);
+  int rows = 0;
+  plan.run_rows(latent.data(), [&](int y0, int y1, const void*) { rows += y1 - y0; });
+  EXPECT_EQ(rows, 64);
+}

@@ -270,6 +270,15 @@ taec_status taec_plan_get_io(const taec_plan* plan, taec_plan_io* out);
  * runs in a stream. */
 taec_status taec_plan_run(taec_plan* plan, const void* input, void* output);
 
+/* As taec_plan_run, but the output is handed to fn band by band as the plan finishes it, so it is
+ * never held whole (a 2048x2048 fp32 image is 48 MiB): rows [row_begin, row_end) of the image, as
+ * a dense block of that many rows in the plan's layout and io_dtype ([3][rows][W] for NCHW,
+ * [rows][W][3] for NHWC), valid during the call only. Bands come top to bottom and cover the image
+ * once. fn returns TAEC_OK to go on; anything else stops the run, which returns that status (the
+ * caller's own error, e.g. a full disk while writing the rows). Image plans only. */
+typedef taec_status (*taec_rows_fn)(int row_begin, int row_end, const void* rows, void* user);
+taec_status taec_plan_run_rows(taec_plan* plan, const void* input, taec_rows_fn fn, void* user);
+
 /* ---- Streams: a video clip through a plan ---------------------------------------------------
  *
  * A stream owns what one clip needs beyond the (immutable, shareable) plan: the temporal state
@@ -476,9 +485,21 @@ taec_status taec_npy_writer_open(const char* path, int rank, const int64_t* shap
                                  taec_npy_writer** out);
 taec_status taec_npy_writer_write(taec_npy_writer* writer, uint64_t offset, const float* data,
                                   size_t count);
+/* 1 when elements may come in any order (a file); 0 for a pipe or terminal (in order only). */
+int taec_npy_writer_seekable(const taec_npy_writer* writer);
 /* Commits and frees the writer, whatever the outcome. */
 taec_status taec_npy_writer_close(taec_npy_writer* writer);
 void taec_npy_writer_free(taec_npy_writer* writer);
+
+/* A PNG written row by row, with the levels of taec_image_save_png (for the bands of
+ * taec_plan_run_rows: the image is never held whole). Atomic as taec_npy_writer. */
+typedef struct taec_png_writer taec_png_writer;
+taec_status taec_png_writer_open(const char* path, int height, int width, taec_png_writer** out);
+/* The next `rows` rows: [3][rows][W] (NCHW) or [rows][W][3] (NHWC) float RGB. */
+taec_status taec_png_writer_write_rows(taec_png_writer* writer, const float* data, int rows, taec_layout layout);
+/* Commits (fails unless every row was written) and frees the writer, whatever the outcome. */
+taec_status taec_png_writer_close(taec_png_writer* writer);
+void taec_png_writer_free(taec_png_writer* writer);
 
 /* Reads one tensor from a file, told by content: a .npy, a PyTorch file saved with
  * torch.save(tensor) (e.g. bf16 latents saved from a GPU), or a .pth / .safetensors holding one

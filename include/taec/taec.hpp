@@ -3,6 +3,8 @@
 #ifndef TAEC_TAEC_HPP_
 #define TAEC_TAEC_HPP_
 
+#include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,7 @@ struct PackageDeleter { void operator()(taec_package* p) const { taec_package_fr
 struct CalibrationDeleter { void operator()(taec_calibration* p) const { taec_calibration_free(p); } };
 struct StreamDeleter { void operator()(taec_stream* p) const { taec_stream_free(p); } };
 struct NpyWriterDeleter { void operator()(taec_npy_writer* p) const { taec_npy_writer_free(p); } };
+struct PngWriterDeleter { void operator()(taec_png_writer* p) const { taec_png_writer_free(p); } };
 }  // namespace detail
 
 class Model {
@@ -82,6 +85,29 @@ class Plan {
     return io;
   }
   void run(const void* input, void* output) { check(taec_plan_run(handle_.get(), input, output)); }
+  // taec_plan_run_rows: fn(row_begin, row_end, rows) per band; an exception from fn stops the run
+  // and is rethrown here.
+  void run_rows(const void* input, const std::function<void(int, int, const void*)>& fn) {
+    struct Call {
+      const std::function<void(int, int, const void*)>* fn;
+      std::exception_ptr error;
+    } call{&fn, nullptr};
+    const taec_status s = taec_plan_run_rows(
+        handle_.get(), input,
+        [](int row_begin, int row_end, const void* rows, void* user) {
+          auto* c = static_cast<Call*>(user);
+          try {
+            (*c->fn)(row_begin, row_end, rows);
+            return TAEC_OK;
+          } catch (...) {
+            c->error = std::current_exception();
+            return TAEC_ERR_INTERNAL;
+          }
+        },
+        &call);
+    if (call.error) std::rethrow_exception(call.error);
+    check(s);
+  }
   taec_plan_stats stats() const {
     taec_plan_stats s;
     check(taec_plan_get_stats(handle_.get(), &s));
@@ -230,10 +256,26 @@ class NpyWriter {
     handle_.reset(raw);
   }
   void write(uint64_t offset, const float* data, size_t count) { check(taec_npy_writer_write(handle_.get(), offset, data, count)); }
+  bool seekable() const { return taec_npy_writer_seekable(handle_.get()) != 0; }
   void close() { check(taec_npy_writer_close(handle_.release())); }
 
  private:
   std::unique_ptr<taec_npy_writer, detail::NpyWriterDeleter> handle_;
+};
+
+// A PNG written row by row (taec.h taec_png_writer); destroyed without close(), it leaves nothing.
+class PngWriter {
+ public:
+  PngWriter(const std::string& path, int height, int width) {
+    taec_png_writer* raw = nullptr;
+    check(taec_png_writer_open(path.c_str(), height, width, &raw));
+    handle_.reset(raw);
+  }
+  void write_rows(const float* data, int rows, taec_layout layout) { check(taec_png_writer_write_rows(handle_.get(), data, rows, layout)); }
+  void close() { check(taec_png_writer_close(handle_.release())); }
+
+ private:
+  std::unique_ptr<taec_png_writer, detail::PngWriterDeleter> handle_;
 };
 
 inline void save_png(const std::string& path, const float* data, int height, int width, taec_layout layout) {

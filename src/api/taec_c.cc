@@ -12,6 +12,7 @@
 #include "io/npy.h"
 #include "io/rgb8.h"
 #include "io/npy_writer.h"
+#include "io/png_writer.h"
 #include "io/tensor_file.h"
 #include "io/weights_locator.h"
 #include "plan/plan.h"
@@ -243,6 +244,19 @@ taec_status taec_plan_run(taec_plan* plan, const void* input, void* output) {
   return guarded("running a plan", [&] { return report(plan->plan->run(input, output)); });
 }
 
+taec_status taec_plan_run_rows(taec_plan* plan, const void* input, taec_rows_fn fn, void* user) {
+  if (plan == nullptr || input == nullptr || fn == nullptr) return invalid("taec_plan_run_rows: NULL argument");
+  // The consumer's own status is returned as is, and taec_last_error() left as the consumer set it.
+  taec_status stopped = TAEC_OK;
+  return guarded("running a plan", [&] {
+    const taec::Status s = plan->plan->run_bands(input, [&](int, int row_begin, int row_end, const void* rows) {
+      stopped = fn(row_begin, row_end, rows, user);
+      return stopped == TAEC_OK ? taec::ok_status() : taec::Status(taec::Code::internal, "stopped by the row consumer");
+    });
+    return stopped != TAEC_OK ? stopped : report(s);
+  });
+}
+
 taec_status taec_npy_load(const char* path, taec_array** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_npy_load: NULL argument");
   *out = nullptr;
@@ -288,6 +302,8 @@ taec_status taec_npy_writer_write(taec_npy_writer* writer, uint64_t offset, cons
   return guarded(writer->writer.path(), [&] { return report(writer->writer.write(offset, data, count)); });
 }
 
+int taec_npy_writer_seekable(const taec_npy_writer* writer) { return writer != nullptr && writer->writer.seekable(); }
+
 taec_status taec_npy_writer_close(taec_npy_writer* writer) {
   if (writer == nullptr) return invalid("taec_npy_writer_close: NULL writer");
   std::unique_ptr<taec_npy_writer> owned(writer);
@@ -295,6 +311,36 @@ taec_status taec_npy_writer_close(taec_npy_writer* writer) {
 }
 
 void taec_npy_writer_free(taec_npy_writer* writer) { delete writer; }
+
+struct taec_png_writer {
+  std::unique_ptr<taec::PngWriter> writer;
+};
+
+taec_status taec_png_writer_open(const char* path, int height, int width, taec_png_writer** out) {
+  if (path == nullptr || out == nullptr) return invalid("taec_png_writer_open: NULL argument");
+  *out = nullptr;
+  return guarded(path, [&] {
+    auto w = taec::PngWriter::open(path, height, width);
+    if (!w.ok()) return report(w.status());
+    *out = new taec_png_writer{std::move(*w)};
+    return TAEC_OK;
+  });
+}
+
+taec_status taec_png_writer_write_rows(taec_png_writer* writer, const float* data, int rows, taec_layout layout) {
+  if (writer == nullptr || (data == nullptr && rows > 0)) return invalid("taec_png_writer_write_rows: NULL argument");
+  if (!one_of(layout, {TAEC_LAYOUT_NCHW, TAEC_LAYOUT_NHWC})) return invalid("taec_png_writer_write_rows: invalid layout");
+  const auto order = layout == TAEC_LAYOUT_NHWC ? taec::RgbOrder::hwc : taec::RgbOrder::chw;
+  return guarded(writer->writer->path(), [&] { return report(writer->writer->write_rows(data, order, rows)); });
+}
+
+taec_status taec_png_writer_close(taec_png_writer* writer) {
+  if (writer == nullptr) return invalid("taec_png_writer_close: NULL writer");
+  std::unique_ptr<taec_png_writer> owned(writer);
+  return guarded(owned->writer->path(), [&] { return report(owned->writer->commit()); });
+}
+
+void taec_png_writer_free(taec_png_writer* writer) { delete writer; }
 
 taec_status taec_tensor_load(const char* path, taec_array** out) {
   if (path == nullptr || out == nullptr) return invalid("taec_tensor_load: NULL argument");

@@ -24,6 +24,7 @@ class NpyWriter {
 
   uint64_t elements() const { return elements_; }
   const std::string& path() const { return file_.path(); }
+  bool seekable() const { return file_.seekable(); }
 
  private:
   explicit NpyWriter(OutputFile file) : file_(std::move(file)) {}

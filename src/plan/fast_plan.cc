@@ -84,37 +84,31 @@ class FastPlan final : public Plan {
     if (options.calibrate_into) tensor_max_.assign(program_.tensors.size(), 0.0f);
     io_row_elems_ = static_cast<size_t>(std::max(shapes.input.width * shapes.input.channels, shapes.output.width * shapes.output.channels));
     io_row_.resize(io_row_elems_ * pool_.threads());
+    size_t band_rows = 0;  // the most output rows one export step writes
+    for (const Step& st : program_.steps) {
+      const FusedOp& op = program_.ops[st.op];
+      if (op.kind == FusedKind::export_output) band_rows = std::max(band_rows, static_cast<size_t>(st.row_end - st.row_begin) * op.factor);
+    }
+    band_.resize(band_rows * shapes.output.width * shapes.output.channels * (options.io_dtype == IoDtype::f16 ? 2 : 4));
   }
 
   bool allocated() const { return arena_ != nullptr; }
 
   Status run_step(const void* input, void* output, float* state) override {
-    if (options_.nonfinite == NonfinitePolicy::reject) {
-      for (int f = 0; f < shapes_.frames_in; ++f) {
-        TAEC_RETURN_IF_ERROR(check_finite_external(static_cast<const uint8_t*>(input) + f * in_frame_bytes(), options_.layout,
-                                                   options_.io_dtype, shapes_.input, model_->role == Role::decoder ? "latent" : "image"));
-      }
-    }
-    if (program_.state_floats > 0 && state == nullptr) return Status(Code::invalid_argument, "a video plan's step needs its state");
-    state_ = state;
-    std::unique_lock<std::mutex> lock;
-    if (options_.shared_arena_mutex) lock = std::unique_lock<std::mutex>(*options_.shared_arena_mutex);
-    // Another plan may have used a shared arena since: every row a step reads is written (pads
-    // included) earlier in this run, except the row of zeros standing in for rows outside.
-    if (options_.shared_arena == arena_) {
-      std::memset(arena_.get() + program_.zero_row_offset, 0, (program_.arena_floats - program_.zero_row_offset) * sizeof(float));
-    }
-    input_ = input;
     output_ = output;
-    std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
-    for (const Step& step : program_.steps) {
-      const auto start = std::chrono::steady_clock::now();
-      execute(step);
-      op_seconds_[step.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (options_.calibrate_into) observe_max(step);
-    }
-    if (options_.calibrate_into) record_calibration(*options_.calibrate_into);
-    return ok_status();
+    band_sink_ = nullptr;
+    band_status_ = ok_status();
+    return run_steps(input, state);
+  }
+
+  Status run_step_bands(const void* input, const OutputBand& band, float* state) override {
+    output_ = band_.data();
+    band_sink_ = &band;
+    band_status_ = ok_status();
+    const Status s = run_steps(input, state);
+    band_sink_ = nullptr;
+    TAEC_RETURN_IF_ERROR(band_status_);
+    return s;
   }
 
   std::string program_description() const override { return program_.describe(); }
@@ -146,6 +140,36 @@ class FastPlan final : public Plan {
   }
 
  private:
+  // The steps of one run, the output going to output_ (a whole buffer, or band_ with band_sink_).
+  Status run_steps(const void* input, float* state) {
+    if (options_.nonfinite == NonfinitePolicy::reject) {
+      for (int f = 0; f < shapes_.frames_in; ++f) {
+        TAEC_RETURN_IF_ERROR(check_finite_external(static_cast<const uint8_t*>(input) + f * in_frame_bytes(), options_.layout,
+                                                   options_.io_dtype, shapes_.input, model_->role == Role::decoder ? "latent" : "image"));
+      }
+    }
+    if (program_.state_floats > 0 && state == nullptr) return Status(Code::invalid_argument, "a video plan's step needs its state");
+    state_ = state;
+    std::unique_lock<std::mutex> lock;
+    if (options_.shared_arena_mutex) lock = std::unique_lock<std::mutex>(*options_.shared_arena_mutex);
+    // Another plan may have used a shared arena since: every row a step reads is written (pads
+    // included) earlier in this run, except the row of zeros standing in for rows outside.
+    if (options_.shared_arena == arena_) {
+      std::memset(arena_.get() + program_.zero_row_offset, 0, (program_.arena_floats - program_.zero_row_offset) * sizeof(float));
+    }
+    input_ = input;
+    std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
+    for (const Step& step : program_.steps) {
+      const auto start = std::chrono::steady_clock::now();
+      execute(step);
+      op_seconds_[step.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (options_.calibrate_into) observe_max(step);
+      if (!band_status_.ok()) return ok_status();  // the band's error is the step's
+    }
+    if (options_.calibrate_into) record_calibration(*options_.calibrate_into);
+    return ok_status();
+  }
+
   float* row(int t, int r) const {
     const TensorDesc& d = program_.tensors[t];
     if (r < 0 || r >= d.height) return arena_.get() + program_.zero_row_offset + d.channels;
@@ -473,22 +497,27 @@ class FastPlan final : public Plan {
 
   // Row y of the export's input to the output frame: one external row, or with a pixel shuffle by f
   // the f rows y*f + i it spreads to.
+  // Bands: the step's rows go to band_ as a frame of just those rows, then to the sink.
   void export_rows(const FusedOp& op, const Step& s) {
-    void* frame = static_cast<uint8_t*>(output_) + op.frame * out_frame_bytes();
-    const ValueShape& ext = shapes_.output;
+    const int f = op.factor;
+    ValueShape ext = shapes_.output;
+    void* frame = band_sink_ ? output_ : static_cast<uint8_t*>(output_) + op.frame * out_frame_bytes();
+    const int first = band_sink_ ? s.row_begin * f : 0;
+    if (band_sink_) ext.height = (s.row_end - s.row_begin) * f;
     for_rows(s, [&](int y, int thread) {
       const float* src = row(op.input, y);
-      if (op.factor == 1) {
-        export_row(src, ext, y, options_.layout, options_.io_dtype, frame);
+      if (f == 1) {
+        export_row(src, ext, y - first, options_.layout, options_.io_dtype, frame);
         return;
       }
-      const int f = op.factor, w = ext.width / f, c = ext.channels;
+      const int w = ext.width / f, c = ext.channels;
       float* io = io_row(thread);
       for (int i = 0; i < f; ++i) {
         shuffle_row(src, w, c, f, i, io);
-        export_row(io, ext, y * f + i, options_.layout, options_.io_dtype, frame);
+        export_row(io, ext, y * f + i - first, options_.layout, options_.io_dtype, frame);
       }
     });
+    if (band_sink_) band_status_ = (*band_sink_)(op.frame, first, s.row_end * f, frame);
   }
 
   float* io_row(int thread) { return io_row_.data() + static_cast<size_t>(thread) * io_row_elems_; }
@@ -781,6 +810,9 @@ class FastPlan final : public Plan {
   std::vector<double> op_seconds_;
   const void* input_ = nullptr;
   void* output_ = nullptr;
+  std::vector<uint8_t> band_;               // run_step_bands: one export step's rows
+  const OutputBand* band_sink_ = nullptr;  // set during run_step_bands
+  Status band_status_;
   float* state_ = nullptr;
   std::vector<float> io_row_;  // one external row per thread, for pixel (un)shuffles at the plan's edges
   size_t io_row_elems_ = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -119,10 +120,22 @@ class Plan {
   // options().io_dtype. state: state_floats() floats that link the steps of a clip (zero at its
   // start, updated in place); null for a stateless plan. Not reentrant: one step at a time.
   virtual Status run_step(const void* input, void* output, float* state) = 0;
+  // run_step with the output handed over as it is finished, so it is never held whole (a 2048²
+  // fp32 image is 48 MiB, a third of the plan's own memory): `band` gets rows [row_begin,
+  // row_end) of output frame `frame` as a dense frame of that many rows in the plan's layout and
+  // io dtype (NCHW: [C][rows][W]), valid during the call; a frame's bands come top to bottom.
+  // The first error `band` returns stops the step and is returned. This base version runs the
+  // whole step into a temporary buffer; the compiled engine hands over each band of its schedule.
+  using OutputBand = std::function<Status(int frame, int row_begin, int row_end, const void* band)>;
+  virtual Status run_step_bands(const void* input, const OutputBand& band, float* state);
   // The stateless case (image plans).
   Status run(const void* input, void* output) {
     if (state_floats() > 0) return Status(Code::invalid_argument, "a video plan runs in a stream, which holds its state");
     return run_step(input, output, nullptr);
+  }
+  Status run_bands(const void* input, const OutputBand& band) {
+    if (state_floats() > 0) return Status(Code::invalid_argument, "a video plan runs in a stream, which holds its state");
+    return run_step_bands(input, band, nullptr);
   }
   // Floats of state between steps (0 for image plans).
   virtual size_t state_floats() const { return 0; }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -129,48 +130,79 @@ int run_decode(const DecodeArgs& args) {
   const taec_plan_io io = plan.io();
   if (args.verbose) print_plan_choice(plan);
 
-  // All items' outputs are kept only for --npy (one array); PNGs are written item by item.
-  const bool keep_all = !args.npy.empty();
-  std::vector<float> images;
-  try {
-    images.resize(io.output_elems * (keep_all ? batch : 1));
-  } catch (const std::bad_alloc&) {
-    return fail(TAEC_ERR_OUT_OF_MEMORY, args.latent + ": out of memory: --npy of " + std::to_string(batch) + " decoded images needs " +
-                                            std::to_string(io.output_elems * batch * sizeof(float) >> 20) + " MiB");
+  // The outputs are written band by band as the plan finishes them, so no full-size image is
+  // held (a 2048² fp32 image is 48 MiB, a third of the plan's own memory). One exception: a
+  // channel-major .npy into a pipe must come in order, so each item is held whole for it.
+  const int out_h = opts.image_height, out_w = opts.image_width;
+  const bool out_nhwc = layout == TAEC_LAYOUT_NHWC;
+  std::optional<taec::NpyWriter> npy;
+  if (!args.npy.empty()) {
+    npy.emplace(args.npy, std::vector<int64_t>{batch, out_nhwc ? out_h : 3, out_nhwc ? out_w : out_h, out_nhwc ? 3 : out_w},
+                args.npy_dtype == "f16" ? TAEC_DTYPE_F16 : TAEC_DTYPE_F32);
   }
-  std::vector<float> in_t(io.input_elems), out_t(io.output_elems);
-  std::vector<uint16_t> in16(f16 ? io.input_elems : 0), out16(f16 ? io.output_elems : 0);
+  std::vector<float> whole_item;
+  if (npy && !out_nhwc && !npy->seekable()) {
+    try {
+      whole_item.resize(io.output_elems);
+    } catch (const std::bad_alloc&) {
+      return fail(TAEC_ERR_OUT_OF_MEMORY, args.npy + ": out of memory holding a decoded image for the stream");
+    }
+  }
+  std::vector<float> in_t(plan_layout != layout ? io.input_elems : 0), band_f32, band_converted;
+  std::vector<uint16_t> in16(f16 ? io.input_elems : 0);
   for (int64_t n = 0; n < batch; ++n) {
     const float* in = latent_data + n * io.input_elems;
-    float* out = images.data() + (keep_all ? n : 0) * io.output_elems;
     if (plan_layout != layout) {
       convert_layout(in, static_cast<int>(channels), static_cast<int>(height), static_cast<int>(width), layout, in_t.data());
       in = in_t.data();
     }
-    float* plan_out = plan_layout != layout ? out_t.data() : out;
-    try {
+    const void* plan_in = in;
+    if (f16) {
+      taec_f32_to_f16(in, in16.data(), in16.size());
+      plan_in = in16.data();
+    }
+    std::optional<taec::PngWriter> png;
+    const std::string png_path = args.png.empty() ? "" : batch_path(args.png, n, batch);
+    if (!png_path.empty()) png.emplace(png_path, out_h, out_w);
+    const uint64_t item = static_cast<uint64_t>(n) * io.output_elems;
+    auto write_band = [&](int y0, int y1, const void* rows) {
+      const int r = y1 - y0;
+      const size_t elems = static_cast<size_t>(r) * out_w * 3;
+      const float* band = static_cast<const float*>(rows);
       if (f16) {
-        taec_f32_to_f16(in, in16.data(), in16.size());
-        plan.run(in16.data(), out16.data());
-        taec_f16_to_f32(out16.data(), plan_out, out16.size());
-      } else {
-        plan.run(in, plan_out);
+        band_f32.resize(elems);
+        taec_f16_to_f32(static_cast<const uint16_t*>(rows), band_f32.data(), elems);
+        band = band_f32.data();
       }
-      if (plan_out != out) convert_layout(plan_out, 3, opts.image_height, opts.image_width, plan_layout, out);
+      if (plan_layout != layout) {
+        band_converted.resize(elems);
+        convert_layout(band, 3, r, out_w, plan_layout, band_converted.data());
+        band = band_converted.data();
+      }
+      if (png) png->write_rows(band, r, layout);
+      if (!npy) return;
+      const size_t plane = static_cast<size_t>(out_h) * out_w, row0 = static_cast<size_t>(y0) * out_w;
+      if (out_nhwc) {
+        npy->write(item + row0 * 3, band, elems);
+      } else if (!whole_item.empty()) {
+        for (int c = 0; c < 3; ++c) std::copy_n(band + static_cast<size_t>(c) * r * out_w, static_cast<size_t>(r) * out_w, whole_item.data() + c * plane + row0);
+      } else {
+        for (int c = 0; c < 3; ++c) npy->write(item + c * plane + row0, band + static_cast<size_t>(c) * r * out_w, static_cast<size_t>(r) * out_w);
+      }
+    };
+    try {
+      plan.run_rows(plan_in, write_band);
     } catch (const taec::Error& e) {
       return fail(e.status(), args.latent + ": batch item " + std::to_string(n) + ": " + e.what());
     }
-    if (!args.png.empty()) {
-      const std::string path = batch_path(args.png, n, batch);
-      taec::save_png(path, out, opts.image_height, opts.image_width, layout);
-      std::fprintf(stderr, "wrote %s\n", path.c_str());
+    if (!whole_item.empty()) npy->write(item, whole_item.data(), whole_item.size());
+    if (png) {
+      png->close();
+      std::fprintf(stderr, "wrote %s\n", png_path.c_str());
     }
   }
-  if (!args.npy.empty()) {
-      const bool out_nhwc = layout == TAEC_LAYOUT_NHWC;
-    std::vector<int64_t> out_shape = {batch, out_nhwc ? opts.image_height : 3, out_nhwc ? opts.image_width : opts.image_height,
-                                      out_nhwc ? 3 : opts.image_width};
-    taec::save_npy(args.npy, images.data(), out_shape, args.npy_dtype == "f16" ? TAEC_DTYPE_F16 : TAEC_DTYPE_F32);
+  if (npy) {
+    npy->close();
     std::fprintf(stderr, "wrote %s\n", args.npy.c_str());
   }
   return kExitOk;
