@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "base/file_util.h"
 
@@ -30,10 +31,25 @@ Status fsync_path(const std::string& path) {
 
 // Deletes a package directory manifest first, so a deletion cut short (a kill) never leaves a
 // directory whose manifest lists files that are gone.
+// Marked before anything goes and the marker removed last, so a kill halfway through leaves a
+// directory the next pack recognises as its own and clears.
 void remove_package(const fs::path& dir) {
   std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) {
+    fs::remove(dir, ec);
+    return;
+  }
+  const fs::path marker = dir / kPartialMarker;
+  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) ::close(fd);
   fs::remove(dir / "manifest.json", ec);
-  fs::remove_all(dir, ec);
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename() != kPartialMarker) entries.push_back(entry.path());
+  }
+  for (const fs::path& p : entries) fs::remove_all(p, ec);
+  fs::remove(marker, ec);
+  fs::remove(dir, ec);
 }
 
 // What a pack left at a temporary path: removable only if it provably came from a pack (empty,
