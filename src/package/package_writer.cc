@@ -29,10 +29,9 @@ Status fsync_path(const std::string& path) {
   return ok ? ok_status() : Status(Code::io, path + ": fsync failed: " + errno_text());
 }
 
-// Deletes a package directory manifest first, so a deletion cut short (a kill) never leaves a
-// directory whose manifest lists files that are gone.
-// Marked before anything goes and the marker removed last, so a kill halfway through leaves a
-// directory the next pack recognises as its own and clears.
+// Deletes a package directory so that a deletion cut short (a kill) leaves neither a manifest
+// listing files that are gone nor an unmarked directory: it is marked first, the manifest goes
+// next, the marker last, so the next pack recognises what is left as its own and clears it.
 void remove_package(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(dir, ec))) {
