@@ -368,8 +368,10 @@ TEST(PackVideo, RefusesWhatItCannotValidateWithoutWriting) {
   photos.image_dir = images.c_str();
   expect_refused(photos, TAEC_ERR_INVALID_ARGUMENT, "photos");
   expect_refused({"taehv1_5_synthetic.safetensors", {{72, 96}}}, TAEC_ERR_INVALID_ARGUMENT, "multiple of 16");
-  // A tolerance the plan cannot meet: validation fails, nothing is written.
+  // A tolerance the plan cannot meet: validation fails, nothing is written. Palettized weights,
+  // not bf16, make the error: a CPU without bf16 kernels runs a bf16 plan exactly in fp32.
   VideoPack strict{file, {{32, 32}}, TAEC_PRECISION_BF16};
+  strict.weights = "palette8";
   strict.tolerance = 1e-6;
   expect_refused(strict, TAEC_ERR_UNSUPPORTED, "exceeds the tolerance");
   // The CLI says why and exits 2.
