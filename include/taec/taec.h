@@ -202,6 +202,18 @@ typedef enum taec_nonfinite_policy {
   TAEC_NONFINITE_PROPAGATE = 1
 } taec_nonfinite_policy;
 
+/* How a compiled plan picks each convolution's algorithm (Winograd F(6x6) / F(4x4), bf16
+ * products, direct) where it has a choice: by timing the candidates on this CPU at compile time
+ * (a band of the plan's rows, a few runs each), remembered in a cache file keyed by CPU model,
+ * taec version and convolution shape so a second compile measures nothing (docs/ENGINE.md
+ * "Measured kernel choice"). The choice and the times are in taec_plan_get_op_profile. */
+typedef enum taec_tune {
+  TAEC_TUNE_DEFAULT = 0, /* $TAEC_TUNE (off|fast|full) if set, else fast */
+  TAEC_TUNE_OFF = 1,     /* the built-in defaults: nothing measured, the same program on every CPU of a kernel set */
+  TAEC_TUNE_FAST = 2,    /* measure what the cache does not know (~3 runs per candidate) */
+  TAEC_TUNE_FULL = 3     /* measure again, longer (taller bands, 7 runs), replacing fast entries */
+} taec_tune;
+
 typedef struct taec_plan_options {
   /* Image size in pixels. A decoder produces it (both must be multiples of the spatial factor);
    * an encoder consumes it (any size; the latent is ceil(size / 8)). */
@@ -221,6 +233,7 @@ typedef struct taec_plan_options {
    * package with that storage holds them (taec_pack_options.weights), then compiled at
    * `precision`. For measuring a method's quality without packing. */
   const char* weights;
+  taec_tune tune; /* compiled plans only */
 } taec_plan_options;
 
 void taec_plan_options_init(taec_plan_options* options);
@@ -337,6 +350,7 @@ typedef struct taec_plan_stats {
   size_t steps;               /* scheduled steps per run */
   int threads;
   size_t op_count;            /* fused ops, see taec_plan_get_op_profile */
+  const char* tuning;         /* how the conv algorithms were chosen: tune mode, measured or from the cache */
 } taec_plan_stats;
 
 taec_status taec_plan_get_stats(const taec_plan* plan, taec_plan_stats* out);
@@ -347,6 +361,8 @@ typedef struct taec_op_profile {
   const char* kind;  /* "conv", "up2x_conv", "group_norm_relu", "import", "export" */
   double flops;
   double seconds;
+  const char* algo;   /* a conv with a choice of algorithm: what it runs as ("winograd_f6"); "" otherwise */
+  const char* tuning; /* what tuning measured for it ("winograd_f6 0.81 ms, direct 2.40 ms"); "" if nothing */
 } taec_op_profile;
 
 taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_op_profile* out);
@@ -407,6 +423,10 @@ typedef struct taec_pack_options {
    * pushed through a stream of every size, compared with the fp32 reference over every kept
    * frame. Photos are not used; int8 precision is refused. */
   int clip_latents;
+  /* How each plan's conv algorithms are chosen before it is validated (taec_tune); the choices
+   * are recorded in its plan file, and a load on a CPU of the same kernel set runs them as
+   * validated. */
+  taec_tune tune;
 } taec_pack_options;
 
 void taec_pack_options_init(taec_pack_options* options);

@@ -41,6 +41,11 @@ struct taec_stream {
 };
 
 namespace taec {
+// A checked taec_tune (one_of) as the engine's mode; TAEC_TUNE_DEFAULT is $TAEC_TUNE or fast.
+inline TuneMode tune_mode_of(taec_tune t) {
+  return t == TAEC_TUNE_OFF ? TuneMode::off : t == TAEC_TUNE_FAST ? TuneMode::fast : t == TAEC_TUNE_FULL ? TuneMode::full : default_tune_mode();
+}
+
 // Sets taec_last_error() to the status's message ("" for ok) and returns its code.
 taec_status report_c_status(const Status& status);
 

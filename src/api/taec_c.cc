@@ -170,6 +170,7 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
     return invalid("invalid precision");
   }
   if (!one_of(options->memory, {TAEC_MEMORY_BANDED, TAEC_MEMORY_WHOLE})) return invalid("invalid memory mode");
+  if (!one_of(options->tune, {TAEC_TUNE_DEFAULT, TAEC_TUNE_OFF, TAEC_TUNE_FAST, TAEC_TUNE_FULL})) return invalid("invalid tune mode");
   if (!one_of(options->nonfinite, {TAEC_NONFINITE_REJECT, TAEC_NONFINITE_PROPAGATE})) {
     return invalid("invalid nonfinite policy");
   }
@@ -183,6 +184,7 @@ taec_status taec_plan_compile(const taec_model* model, const taec_plan_options* 
     o.threads = options->threads;
     o.nonfinite = static_cast<taec::NonfinitePolicy>(options->nonfinite);
     o.memory = static_cast<taec::MemoryMode>(options->memory);
+    o.tune = taec::tune_mode_of(options->tune);
     if (options->calibration) o.calibration = options->calibration->calibration;
     if (options->weights) {
       auto q = taec::parse_weight_quant(options->weights);
@@ -225,7 +227,7 @@ taec_status taec_plan_get_stats(const taec_plan* plan, taec_plan_stats* out) {
   const taec::PlanStats& s = p->stats;
   *out = taec_plan_stats{s.engine.c_str(), s.isa.c_str(), s.isa_note.c_str(), s.kernel.c_str(),
                          s.arena_bytes, s.weight_bytes, s.model_flops, s.executed_flops, s.steps, s.threads,
-                         s.ops.size()};
+                         s.ops.size(), s.tuning.c_str()};
   return report(taec::ok_status());
 }
 
@@ -235,7 +237,7 @@ taec_status taec_plan_get_op_profile(const taec_plan* plan, size_t index, taec_o
   p->stats = p->plan->stats();
   if (index >= p->stats.ops.size()) return invalid("op index " + std::to_string(index) + " out of range");
   const auto& op = p->stats.ops[index];
-  *out = taec_op_profile{op.name.c_str(), op.kind.c_str(), op.flops, op.seconds};
+  *out = taec_op_profile{op.name.c_str(), op.kind.c_str(), op.flops, op.seconds, op.algo.c_str(), op.tuning.c_str()};
   return report(taec::ok_status());
 }
 

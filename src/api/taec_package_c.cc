@@ -44,6 +44,7 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
     return invalid("taec_pack: precision must be fp32, bf16 or int8 (packages hold compiled plans)");
   }
   if (o->random_inputs < 0 || o->tolerance < 0 || o->threads < 0) return invalid("taec_pack: negative count or tolerance");
+  if (!valid_enum(o->tune, {TAEC_TUNE_DEFAULT, TAEC_TUNE_OFF, TAEC_TUNE_FAST, TAEC_TUNE_FULL})) return invalid("taec_pack: invalid tune mode");
   return guarded(weights_path, [&] {
     taec::PackOptions p;
     p.weights_path = weights_path;
@@ -67,6 +68,7 @@ taec_status taec_pack(const char* weights_path, const taec_pack_options* o) {
     p.image_dir = o->image_dir ? o->image_dir : "";
     p.encoder_path = o->encoder_path ? o->encoder_path : "";
     p.tolerance = o->tolerance;
+    p.tune = taec::tune_mode_of(o->tune);
     auto progress = [&](const std::string& line) {
       if (o->progress) o->progress(line.c_str(), o->progress_user);
     };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 
 namespace taec {
 namespace {
@@ -31,6 +32,26 @@ const char* isa_name(Isa isa) {
     case Isa::avx512_bf16: return "avx512_bf16";
   }
   return "?";
+}
+
+std::string cpu_model_name() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  std::string brand;
+  if (__get_cpuid(0x80000000u, &a, &b, &c, &d) && a >= 0x80000004u) {
+    for (unsigned leaf = 0x80000002u; leaf <= 0x80000004u; ++leaf) {
+      unsigned r[4];
+      __get_cpuid(leaf, &r[0], &r[1], &r[2], &r[3]);
+      brand.append(reinterpret_cast<const char*>(r), sizeof(r));
+    }
+    brand = brand.substr(0, brand.find('\0'));
+    brand.erase(0, brand.find_first_not_of(' '));
+    while (!brand.empty() && brand.back() == ' ') brand.pop_back();
+  }
+  if (brand.empty()) brand = "unknown CPU";
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return brand;
+  const unsigned base_family = (a >> 8) & 0xf, family = base_family + (base_family == 0xf ? (a >> 20) & 0xff : 0);
+  const unsigned model = ((a >> 4) & 0xf) | (base_family >= 0x6 ? ((a >> 16) & 0xf) << 4 : 0);
+  return brand + " (family " + std::to_string(family) + " model " + std::to_string(model) + " stepping " + std::to_string(a & 0xf) + ")";
 }
 
 Isa detected_isa() {

@@ -17,6 +17,11 @@ Isa detected_isa();
 // have it with and without AVX512_BF16. False when the usable ISA is below avx512.
 bool has_avx512_vnni();
 
+// The CPU's brand string with its family, model and stepping ("AMD EPYC (family 23 model 49
+// stepping 0)"): brand strings alone are generic on some clouds, and two generations of one
+// vendor choose kernels differently. Keys the tuning cache.
+std::string cpu_model_name();
+
 // min(detected, $TAEC_MAX_ISA); `why` says how it was decided, for --verbose.
 Isa usable_isa(std::string* why = nullptr);
 

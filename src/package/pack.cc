@@ -16,6 +16,7 @@
 #include "package/package_writer.h"
 #include "package/weight_file.h"
 #include "plan/program.h"
+#include "plan/tune.h"
 #include "quant/quant_format.h"
 #include "quality/calibrate.h"
 #include "quality/validate.h"
@@ -371,7 +372,9 @@ Result<PackResult> pack_package(const PackOptions& o, const ProgressFn& progress
     po.packed_cache = cache;
     po.band_pixels = model->is_video() ? 0 : kDefaultBandPixels;  // 0: the video defaults, recorded below
     po.calibration = m.calibration;
+    po.tune = o.tune;
     TAEC_ASSIGN_OR_RETURN(auto plan, compile_plan(model, po));
+    po.conv_choices = std::make_shared<const ConvChoices>(chosen_conv_algos(*plan));
     po.band_pixels = plan->options().band_pixels;
     po.winograd_tiles = plan->options().winograd_tiles;
     TAEC_ASSIGN_OR_RETURN(ValidationSet set, reference_set(source, *model, encoder.get(), o.precision, h, w, o.threads, vo));

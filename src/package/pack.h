@@ -47,6 +47,7 @@ struct PackOptions {
   // read a carried state, the third the first to read one rewritten by a step before).
   int clip_latents = 4;
   double tolerance = 0;  // 0: the precision's default for the variant
+  TuneMode tune = TuneMode::fast;  // the plans' conv algorithms, recorded in their plan files
 };
 
 using ProgressFn = std::function<void(const std::string& line)>;

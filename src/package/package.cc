@@ -165,16 +165,15 @@ Result<std::unique_ptr<Plan>> Package::load_plan(int height, int width, const Pa
                                               " (it holds " + sizes + ")");
   }
   const std::string what = path() + "/" + listed->file;
-  TAEC_ASSIGN_OR_RETURN(auto bytes, read_listed(*store_, manifest_, listed->file, kMaxJsonBytes));
-  TAEC_ASSIGN_OR_RETURN(PlanFile pf, parse_plan_file(what, bytes->data(), bytes->size()));
-  TAEC_RETURN_IF_ERROR(check_plan_file(what, pf, manifest_, *listed, model_.get()));
+  TAEC_ASSIGN_OR_RETURN(PlanFile pf, read_plan_file(*listed));
   if (options.share_arena) {
     if (options.memory != MemoryMode::banded) return Status(Code::invalid_argument, "a shared arena holds banded plans only");
     TAEC_RETURN_IF_ERROR(make_shared_arena());
   }
   TAEC_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, compile_plan(model_, plan_options(pf, options)));
   // The whole-tensor mode is a different schedule by design; the banded one must be the program
-  // that was validated, unless this CPU cannot run the kernels it was lowered for.
+  // that was validated, conv algorithms as recorded at pack time, unless this CPU cannot run the
+  // kernels it was lowered for (a recorded algorithm it lacks runs as that conv's default).
   if (options.memory == MemoryMode::banded) {
     const std::string digest = sha256_hex(plan->program_description().data(), plan->program_description().size());
     const std::string kernels = plan->stats().kernel;
@@ -194,6 +193,14 @@ Result<std::unique_ptr<Plan>> Package::load_plan(int height, int width, const Pa
   return plan;
 }
 
+Result<PlanFile> Package::read_plan_file(const ManifestPlan& listed) const {
+  const std::string what = path() + "/" + listed.file;
+  TAEC_ASSIGN_OR_RETURN(auto bytes, read_listed(*store_, manifest_, listed.file, kMaxJsonBytes));
+  TAEC_ASSIGN_OR_RETURN(PlanFile pf, parse_plan_file(what, bytes->data(), bytes->size()));
+  TAEC_RETURN_IF_ERROR(check_plan_file(what, pf, manifest_, listed, model_.get()));
+  return pf;
+}
+
 PlanOptions Package::plan_options(const PlanFile& pf, const PackagePlanOptions& options) const {
   PlanOptions o = pf.options;
   o.calibration = manifest_.calibration;
@@ -211,19 +218,13 @@ PlanOptions Package::plan_options(const PlanFile& pf, const PackagePlanOptions& 
 }
 
 // Sized by lowering every listed size (packed weights come from the cache, so this is cheap).
+// Each plan as its file records it: its conv algorithms decide its scratch.
 Status Package::make_shared_arena() {
   if (arena_) return ok_status();
   size_t floats = 0;
   for (const ManifestPlan& listed : manifest_.plans) {
-    PlanOptions o;
-    o.image_height = listed.height;
-    o.image_width = listed.width;
-    o.layout = manifest_.layout;
-    o.io_dtype = manifest_.io_dtype;
-    o.precision = manifest_.precision;
-    o.calibration = manifest_.calibration;
-    o.packed_cache = cache_;
-    o = with_video_defaults(*model_, o);
+    TAEC_ASSIGN_OR_RETURN(PlanFile pf, read_plan_file(listed));
+    const PlanOptions o = with_video_defaults(*model_, plan_options(pf, PackagePlanOptions{}));
     TAEC_ASSIGN_OR_RETURN(PlanShapes shapes, plan_shapes(*model_, o));
     TAEC_ASSIGN_OR_RETURN(size_t f, fast_plan_arena_floats(*model_, o, shapes));
     floats = std::max(floats, f);

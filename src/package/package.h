@@ -52,6 +52,7 @@ class Package {
   std::shared_ptr<std::mutex> arena_mutex_;
 
   Status make_shared_arena();
+  Result<PlanFile> read_plan_file(const ManifestPlan& listed) const;  // read, parsed, checked against the manifest
   PlanOptions plan_options(const PlanFile& pf, const PackagePlanOptions& options) const;
 };
 

@@ -410,6 +410,11 @@ std::string serialize_plan_file(const PlanFile& p) {
               {"arena_bytes", p.arena_bytes},
               {"steps", p.steps},
               {"ops", ops}}}};
+  if (p.options.conv_choices != nullptr && !p.options.conv_choices->empty()) {
+    json algos = json::object();
+    for (const auto& [node, algo] : *p.options.conv_choices) algos[node] = conv_algo_name(algo);
+    j["options"]["conv_algos"] = algos;
+  }
   if (p.is_video) {
     j["options"]["winograd_tiles"] = p.options.winograd_tiles;
     j["stream"] = {{"frames_in", p.frames_in}, {"frames_out", p.frames_out}, {"state_bytes", p.state_bytes}};
@@ -437,6 +442,21 @@ Result<PlanFile> parse_plan_file(const std::string& what, const uint8_t* data, s
   p.options.io_dtype = options.choice("io_dtype", kIoDtypes);
   p.options.precision = options.choice("precision", kPrecisions);
   p.band_pixels = static_cast<int>(options.integer("band_pixels", 1, 1 << 24));
+  // Absent in packages made before measured kernel choice: every conv then runs its default,
+  // which is the program those packages validated.
+  auto choices = std::make_shared<ConvChoices>();
+  if (const json* algos = options.get("conv_algos", json::value_t::object, false)) {
+    if (algos->size() > 4096) options.fail("\"conv_algos\" has too many entries");
+    for (const auto& [node, algo] : algos->items()) {
+      ConvAlgo a;
+      if (node.size() > 256 || !algo.is_string() || !parse_conv_algo(algo.get<std::string>(), &a)) {
+        options.fail("\"conv_algos\" entry \"" + node.substr(0, 64) + "\" is not a conv algorithm (" + conv_algo_names() + ")");
+        break;
+      }
+      (*choices)[node] = a;
+    }
+  }
+  p.options.conv_choices = std::move(choices);
   p.is_video = video_fields_match_version(f, p.format_version, "stream");
   if (p.is_video) {
     p.options.winograd_tiles = static_cast<int>(options.integer("winograd_tiles", 1, 4096));

@@ -13,6 +13,7 @@
 #include "kernels/conv/depthwise_nhwc.h"
 #include "plan/io_convert.h"
 #include "plan/program.h"
+#include "plan/tune.h"
 
 namespace taec {
 namespace {
@@ -112,6 +113,8 @@ class FastPlan final : public Plan {
   }
 
   std::string program_description() const override { return program_.describe(); }
+  const Program* program() const override { return &program_; }
+  void set_tuning(const TuneOutcome& t) { tuning_ = t; }
   size_t state_floats() const override { return program_.state_floats; }
 
   PlanStats stats() const override {
@@ -126,10 +129,20 @@ class FastPlan final : public Plan {
     s.executed_flops = program_.flops();
     s.steps = program_.steps.size();
     s.threads = pool_.threads();
+    s.tuning = !tuning_.note.empty()             ? tuning_.note
+               : options_.conv_choices != nullptr ? "conv algorithms as recorded (" + std::to_string(options_.conv_choices->size()) + " choices)"
+                                                  : "tune off: default conv algorithms";
     for (size_t i = 0; i < program_.ops.size(); ++i) {
       const FusedOp& op = program_.ops[i];
       const std::string kind = op.bf16 ? "conv_winograd_bf16" : op.winograd ? "conv_winograd" : fused_op_name(op.kind);
-      s.ops.push_back({op.name, op.int8 ? kind + "_int8" : kind, op.flops, op_seconds_[i]});
+      PlanStats::Op o{op.name, op.int8 ? kind + "_int8" : kind, op.flops, op_seconds_[i]};
+      if (!op.choice.empty()) {
+        o.algo = conv_algo_name(op.algo);
+        o.choice = op.choice;
+        const auto it = tuning_.measured.find(op.choice);
+        if (it != tuning_.measured.end()) o.tuning = it->second;
+      }
+      s.ops.push_back(std::move(o));
       s.winograd_convs += op.winograd;
     }
     for (const TensorDesc& t : program_.tensors) {
@@ -797,6 +810,7 @@ class FastPlan final : public Plan {
   std::vector<float> tensor_max_;      // calibration only: max |x| per tensor
   ThreadPool pool_;
   std::string isa_note_;
+  TuneOutcome tuning_;
   std::shared_ptr<float> arena_;
   static constexpr int kStatSegments = 8;
   // Tiles per Winograd work item (PlanOptions::winograd_tiles): its transformed input and products
@@ -858,6 +872,7 @@ Result<Lowered> lower_for(const Model& model, const PlanOptions& options, const 
   lo.winograd_upsample = options.winograd_upsample > 0 && !(up_algo && std::string(up_algo) == "direct");
   const char* algo = std::getenv("TAEC_CONV_ALGO");
   lo.winograd = !options.direct_conv_only && !(algo && std::string(algo) == "direct");
+  lo.choices = options.conv_choices.get();
   TAEC_ASSIGN_OR_RETURN(Program program, lower_program(model, shapes.input, lo));
   return Lowered{std::move(program), &kernels, lo.bf16, lo.int8, why};
 }
@@ -869,11 +884,18 @@ Result<size_t> fast_plan_arena_floats(const Model& model, const PlanOptions& opt
   return lowered.program.arena_floats;
 }
 
-Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& options,
+Result<std::unique_ptr<Plan>> make_fast_plan(std::shared_ptr<const Model> model, const PlanOptions& requested,
                                              const PlanShapes& shapes) {
+  PlanOptions options = requested;
+  TuneOutcome tuning;
+  if (options.tune != TuneMode::off && options.conv_choices == nullptr) {
+    TAEC_ASSIGN_OR_RETURN(tuning, tune_conv_choices(model, options, shapes));
+    options.conv_choices = std::make_shared<const ConvChoices>(tuning.choices);
+  }
   TAEC_ASSIGN_OR_RETURN(Lowered lowered, lower_for(*model, options, shapes));
   auto plan = std::make_unique<FastPlan>(std::move(model), options, shapes, std::move(lowered.program), *lowered.kernels,
                                          lowered.bf16, lowered.i8, lowered.why);
+  plan->set_tuning(tuning);
   if (!plan->allocated()) return Status(Code::out_of_memory, "cannot allocate the plan's activation arena");
   return std::unique_ptr<Plan>(std::move(plan));
 }

@@ -14,6 +14,7 @@
 // ("instance"); a tgrow's instance k reads instance k / s of its input and channel group k % s, a
 // tpool's instance k concatenates instances k*s .. k*s+s-1.
 // Anything else is reported as not lowerable (the reference plan still runs it).
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -281,7 +282,7 @@ class Lowering {
   void pack_winograd(FusedOp& op, const Weight& w, const ValueShape& out) {
     // F(6x6) does 1.78 multiplies per output against F(4x4)'s 2.25, at ~1e-5 more error in
     // fp32 (the golden cases stay near 2e-5); bf16 products need F(4x4)'s smaller points.
-    op.winograd_m = op.bf16 ? 4 : 6;
+    op.winograd_m = op.algo == ConvAlgo::winograd_f6 ? 6 : 4;
     const int wout = static_cast<int>(w.shape[0]);
     op.packed = pack(op, std::string(op.bf16 ? "winograd_bf16_f" : "winograd_f") + std::to_string(op.winograd_m), [&] {
       PackedConv p;
@@ -318,6 +319,7 @@ class Lowering {
   // products per output against the direct phases' 4. The output transform writes each phase
   // straight to its pixels of the full-resolution rows, so nothing interleaves them afterwards.
   Status lower_upsample_phases(int node, FusedOp op, const Weight& w, int src_tensor) {
+    op.gemm_cout = 4 * op.cout;
     const int cin = op.cin, cout = op.cout;
     static const int kGroups[2][2][2] = {{{0, 0}, {1, 2}}, {{0, 1}, {2, 2}}};  // [phase][tap] -> k range
     Weight w4{w.name + "/phases", {4 * cout, cin, 3, 3}, std::vector<float>(static_cast<size_t>(4) * cout * cin * 9, 0.0f)};
@@ -340,7 +342,6 @@ class Lowering {
     op.input = src_tensor;
     op.kernel = 3;
     op.winograd = true;
-    op.gemm_cout = 4 * cout;
     pack_winograd(op, w4, low);
     return fuse_epilogue(node, std::move(op));
   }
@@ -374,10 +375,12 @@ class Lowering {
       if (n.kernel != 3 || n.stride != 1 || n.pad != 1) return unsupported(node, "upsample feeds a conv that is not 3x3/s1/p1");
       const int next = sole_consumer(node);
       const bool residual = next >= 0 && graph_.nodes[next].op == OpKind::add;
-      if (options_.winograd_upsample && !residual && !int8_eligible(node, src_tensor, op.cin, op.cout) &&
-          op.cout % options_.kernels->lanes == 0 && winograd_gemm_cout(op.cin, 4 * op.cout) == 4 * op.cout) {
-        return lower_upsample_phases(node, std::move(op), w, src_tensor);
+      if (!residual && !int8_eligible(node, src_tensor, op.cin, op.cout) && op.cout % options_.kernels->lanes == 0 &&
+          winograd_gemm_cout(op.cin, 4 * op.cout) == 4 * op.cout) {
+        op.candidates = {ConvAlgo::winograd_f6, ConvAlgo::winograd_f4, ConvAlgo::direct};
+        if (!options_.winograd_upsample) std::rotate(op.candidates.begin(), op.candidates.begin() + 2, op.candidates.end());
       }
+      if (choose(op, n.name) != ConvAlgo::direct) return lower_upsample_phases(node, std::move(op), w, src_tensor);
       op.kind = FusedKind::up2x_conv;
       op.input = src_tensor;
       op.kernel = 2;
@@ -411,7 +414,6 @@ class Lowering {
       op.pad = n.pad;
       op.int8 = n.stride == 1 && int8_eligible(node, op.input, op.cin, op.cout);
       if (!op.int8 && n.kernel == 3 && n.stride == 1 && n.pad == 1) op.gemm_cout = winograd_gemm_cout(op.cin, op.cout);
-      op.winograd = op.gemm_cout > 0;
       // bf16 products only for convs at the output resolution: their rounding error reaches the
       // output through few layers. Measured on the golden decoders: bf16 in every Winograd conv
       // gives max |err| 0.15 (taef2) / 0.09 (taef1), over the FP16-class tolerances; in the
@@ -419,8 +421,16 @@ class Lowering {
       // Encoders keep fp32: their output-resolution convs make the latent itself (values up to
       // about 6, errors 0.17 in bf16) and run at 1/64 of the image's pixels anyway.
       const bool top_resolution = decoder_ && shapes_[node].width == widest_winograd_;
-      op.bf16 = op.winograd && top_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 &&
-                (op.cout % 64 == 0 || op.cout < 64);
+      if (op.gemm_cout > 0) {
+        op.candidates = {ConvAlgo::winograd_f6, ConvAlgo::winograd_f4, ConvAlgo::direct};
+        if (top_resolution && options_.bf16 != nullptr && op.cin % 2 == 0 && (op.cout % 64 == 0 || op.cout < 64)) {
+          op.candidates.insert(op.candidates.begin(), ConvAlgo::winograd_f4_bf16);
+        }
+      }
+      choose(op, n.name);
+      op.winograd = op.algo != ConvAlgo::direct;
+      op.bf16 = op.algo == ConvAlgo::winograd_f4_bf16;
+      if (!op.winograd) op.gemm_cout = 0;
       if (op.winograd) {
         pack_winograd(op, w, shapes_[node]);
       } else if (op.int8) {
@@ -437,6 +447,24 @@ class Lowering {
       }
     }
     return fuse_epilogue(node, std::move(op));
+  }
+
+  // The algorithm op runs as: the choice given for its node where it is one of the candidates,
+  // else the first candidate (the default), else direct.
+  ConvAlgo choose(FusedOp& op, const std::string& node_name) const {
+    op.algo = op.candidates.empty() ? ConvAlgo::direct : op.candidates.front();
+    if (op.candidates.size() < 2) {
+      op.candidates.clear();
+      return op.algo;
+    }
+    op.choice = node_name;
+    if (options_.choices != nullptr) {
+      const auto it = options_.choices->find(node_name);
+      if (it != options_.choices->end() && std::find(op.candidates.begin(), op.candidates.end(), it->second) != op.candidates.end()) {
+        op.algo = it->second;
+      }
+    }
+    return op.algo;
   }
 
   // Epilogue fusion: relu, or add(other) optionally followed by relu.

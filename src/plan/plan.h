@@ -11,10 +11,14 @@
 
 #include "base/status.h"
 #include "graph/model.h"
+#include "plan/conv_choice.h"
 #include "plan/packed_weights.h"
 #include "quant/weight_quant.h"
 
-namespace taec { struct ActivationCalibration; }
+namespace taec {
+struct ActivationCalibration;
+struct Program;
+}
 
 namespace taec {
 
@@ -67,6 +71,10 @@ struct PlanOptions {
   bool int8_no_shadows = false;
   // fp32 plans: record each conv's input max here after every run (calibrate_activations).
   ActivationCalibration* calibrate_into = nullptr;
+  // Compiled plans: how each conv with a choice of algorithm picks it (plan/tune.h). Given
+  // conv_choices (a package's plan file) are used as they are and nothing is measured.
+  TuneMode tune = TuneMode::off;
+  std::shared_ptr<const ConvChoices> conv_choices;
 };
 
 // What a plan chose at compile time and what its last run cost, per fused op.
@@ -75,6 +83,9 @@ struct PlanStats {
     std::string name, kind;
     double flops = 0;    // as executed
     double seconds = 0;  // in the last run
+    // A conv with a choice of algorithm: what it runs as, the graph node that names the choice,
+    // and what tuning measured ("winograd_f6 0.81 ms, direct 2.40 ms"; "" when not measured).
+    std::string algo, choice, tuning;
   };
   std::string engine;    // "reference" or "compiled"
   std::string isa;
@@ -87,6 +98,7 @@ struct PlanStats {
   double executed_flops = 0;  // after algebraic savings (folded upsamples)
   size_t steps = 0;
   int threads = 1;
+  std::string tuning;  // how the conv algorithms were chosen (tune mode, measured or cached)
   std::vector<Op> ops;
   struct Tensor {
     std::string producer;
@@ -142,6 +154,8 @@ class Plan {
   virtual PlanStats stats() const = 0;
   // Canonical text of the compiled program (Program::describe()); "" for the reference engine.
   virtual std::string program_description() const { return ""; }
+  // The compiled program (null for the reference engine).
+  virtual const Program* program() const { return nullptr; }
   // Context added by whoever loaded the plan (e.g. a package); shown after the ISA note.
   void add_note(const std::string& note) { note_ += (note_.empty() ? "" : "; ") + note; }
 

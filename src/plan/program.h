@@ -24,6 +24,7 @@
 #include "kernels/conv/conv_int8.h"
 #include "kernels/conv/conv_nhwc.h"
 #include "kernels/conv/winograd_bf16.h"
+#include "plan/conv_choice.h"
 #include "plan/calibration.h"
 #include "plan/packed_weights.h"
 
@@ -99,6 +100,11 @@ struct FusedOp {
   // have zero weights and are not stored); an up2x conv's are its four phases', 4 x cout.
   int gemm_cout = 0;
   bool bf16 = false;      // Winograd products in bf16 (packed->bf16 holds the 36 matrices)
+  // What this conv runs as, and, where it has a choice (conv_choice.h), the graph node that
+  // names it in ConvChoices and every algorithm it could run as on this CPU (default first).
+  ConvAlgo algo = ConvAlgo::direct;
+  std::string choice;
+  std::vector<ConvAlgo> candidates;
   // int8 precision: u8 input (step in_scale, zero point 0 or 128, quantized per step from the
   // fp32 input rows) x s8 weights (packed->i8, one matrix per up2x phase); per matrix and output
   // channel, i8_scale = in_scale x the weight scale and i8_zero_point_sum = zero point x the
@@ -171,6 +177,8 @@ struct LowerOptions {
   const ConvI8KernelSet* int8 = nullptr;
   const ActivationCalibration* calibration = nullptr;
   bool int8_shadows = true;  // false: every int8 conv quantizes its fp32 input rows (tests, A/B)
+  // Per-conv algorithms (measured, or from a package); the rest keep the defaults above.
+  const ConvChoices* choices = nullptr;
 };
 
 // Graph -> fused ops -> schedule -> memory plan. `input` is the plan's input shape.

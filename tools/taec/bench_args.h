@@ -19,6 +19,7 @@ struct BenchArgs {
   std::string role = "decoder";
   std::string variant;
   int threads = 0;
+  taec_tune tune = TAEC_TUNE_DEFAULT;
   int warmup = 1;
   int iters = 5;
   bool profile = false;

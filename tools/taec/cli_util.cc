@@ -99,6 +99,14 @@ void add_weight_storage_option(CLI::App* cmd, std::string& storage, const std::s
       ->check(CLI::IsMember({"none", "int8", "palette8", "palette4"}));
 }
 
+void add_tune_option(CLI::App* cmd, taec_tune& tune) {
+  const std::map<std::string, taec_tune> names{{"off", TAEC_TUNE_OFF}, {"fast", TAEC_TUNE_FAST}, {"full", TAEC_TUNE_FULL}};
+  cmd->add_option("--tune", tune,
+                  "off | fast | full: each conv's algorithm measured on this CPU (fast: once per conv shape, remembered in the tune "
+                  "cache; full: longer, replacing fast entries; off: the built-in defaults). Default $TAEC_TUNE, else fast")
+      ->transform(CLI::CheckedTransformer(names));
+}
+
 const char* precision_label(taec_precision precision) {
   switch (precision) {
     case TAEC_PRECISION_REFERENCE: return "reference";
@@ -114,6 +122,7 @@ void print_plan_choice(const taec::Plan& plan) {
   std::fprintf(stderr, "plan: %s engine, %s (%s), kernels %s, %d threads, %zu steps, arena %.1f MiB, weights %.1f MiB\n",
                s.engine, s.isa, s.isa_note[0] ? s.isa_note : "fixed", s.kernel, s.threads, s.steps,
                s.arena_bytes / 1048576.0, s.weight_bytes / 1048576.0);
+  if (s.tuning[0] != 0) std::fprintf(stderr, "plan: %s\n", s.tuning);
 }
 
 taec_load_options load_options(const std::string& variant, taec_role role) {

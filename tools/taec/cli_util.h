@@ -51,6 +51,9 @@ void add_precision_option(CLI::App* cmd, taec_precision& precision, bool with_in
 void add_weight_storage_option(CLI::App* cmd, std::string& storage, const std::string& description);
 
 // "fp32", "bf16", "int8", "reference".
+// --tune off|fast|full (taec_tune; unset: TAEC_TUNE_DEFAULT).
+void add_tune_option(CLI::App* cmd, taec_tune& tune);
+
 const char* precision_label(taec_precision precision);
 
 // Prints the plan's compile-time choices (engine, ISA and why, kernels, memory) to stderr.

@@ -34,6 +34,7 @@ struct PlanSource {
     taec_plan_options_init(&opts);
     opts.memory = args.memory == "whole" ? TAEC_MEMORY_WHOLE : TAEC_MEMORY_BANDED;
     opts.threads = args.threads;
+    opts.tune = args.tune;
     if (package) {
       if (args.memory == "shared") opts.memory = TAEC_MEMORY_PACKAGE_SHARED;
       return package->load_plan(height, width, &opts);
@@ -97,11 +98,12 @@ Result bench_one(const BenchArgs& args, const PlanSource& source, int height, in
   for (double t : times) r.mean += t / times.size();
   r.gflops = stats.model_flops / r.median / 1e9;
   if (args.profile) {
-    std::printf("  profile (last run), %s, %s kernels (%s)\n", stats.engine, stats.isa, stats.isa_note);
+    std::printf("  profile (last run), %s, %s kernels (%s)%s%s\n", stats.engine, stats.isa, stats.isa_note, stats.tuning[0] ? "; " : "",
+                stats.tuning);
     for (size_t i = 0; i < stats.op_count; ++i) {
       const taec_op_profile p = plan.op_profile(i);
-      std::printf("    %-18s %-16s %8.2f ms %7.1f GFLOP/s\n", p.name, p.kind, p.seconds * 1e3,
-                  p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0);
+      std::printf("    %-18s %-16s %-16s %8.2f ms %7.1f GFLOP/s%s%s\n", p.name, p.kind, p.algo, p.seconds * 1e3,
+                  p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0, p.tuning[0] ? "  tuned: " : "", p.tuning);
     }
   }
   return r;
@@ -147,6 +149,7 @@ int run_rss_table(const BenchArgs& args, const std::vector<std::pair<int, int>>&
     taec_plan_options opts;
     taec_plan_options_init(&opts);
     opts.threads = args.threads;
+    opts.tune = args.tune;
     if (args.shared_arena) opts.memory = TAEC_MEMORY_PACKAGE_SHARED;
     plans.push_back(packages.back()->load_plan(h, w, &opts));
     char size[32];
@@ -230,6 +233,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--role", args->role, "decoder|encoder")->check(CLI::IsMember({"decoder", "encoder"}));
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_tune_option(cmd, args->tune);
   cmd->add_option("--warmup", args->warmup, "Untimed runs first")->check(CLI::Range(0, 1000));
   cmd->add_option("--iters", args->iters, "Timed runs")->check(CLI::Range(1, 100000));
   cmd->add_flag("--profile", args->profile, "Print time per fused op (last run)");

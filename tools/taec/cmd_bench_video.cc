@@ -47,6 +47,7 @@ ClipResult bench_clip(const BenchArgs& args, const taec::Model& model, int heigh
   opts.layout = args.layout == "nhwc" ? TAEC_LAYOUT_NHWC : TAEC_LAYOUT_NCHW;
   opts.precision = parse_precision(args.precision);
   opts.threads = args.threads;
+  opts.tune = args.tune;
   const auto t0 = std::chrono::steady_clock::now();
   taec::Plan plan(model, opts);
   r.compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -102,6 +102,7 @@ int run_decode(const DecodeArgs& args) {
   taec_plan_options opts;
   taec_plan_options_init(&opts);
   opts.threads = args.threads;
+  opts.tune = args.tune;
   opts.precision = args.precision;
   opts.image_height = static_cast<int>(height * info.spatial_factor);
   opts.image_width = static_cast<int>(width * info.spatial_factor);
@@ -248,6 +249,7 @@ Command add_decode_command(CLI::App& app) {
   cmd->add_option("--fps", args->fps, "Frame rate of --video (default: the model family's, Wan 16, CogVideoX 8, others 24)")
       ->check(CLI::Range(1, 240));
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_tune_option(cmd, args->tune);
   cmd->add_flag("-q,--quiet", args->quiet, "No progress lines for long clips");
   cmd->add_option("--variant", args->variant, "Override the detected variant");
   cmd->add_option("--input", args->input_form,

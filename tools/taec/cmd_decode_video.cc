@@ -53,6 +53,7 @@ int run_video_decode(const DecodeArgs& args, Decoder& decoder) {
   taec_plan_options_init(&opts);
   opts.precision = args.precision;
   opts.threads = args.threads;
+  opts.tune = args.tune;
   opts.image_height = static_cast<int>(in.height * info.spatial_factor);
   opts.image_width = static_cast<int>(in.width * info.spatial_factor);
   opts.layout = TAEC_LAYOUT_NCHW;

@@ -26,6 +26,7 @@ int run_encode(const EncodeArgs& args) {
   taec_plan_options_init(&opts);
   opts.precision = args.precision;
   opts.threads = args.threads;
+  opts.tune = args.tune;
   opts.image_height = static_cast<int>(shape[2]);
   opts.image_width = static_cast<int>(shape[3]);
   taec::Plan plan(model, opts);  // NCHW in; the latent is transposed below if asked
@@ -66,6 +67,7 @@ Command add_encode_command(CLI::App& app) {
   cmd->add_option("--layout", args->layout, "nchw|nhwc layout of the latent; clips: ntchw (default) | ncthw, also of a clip .npy input")
       ->check(CLI::IsMember({"nchw", "nhwc", "ntchw", "ncthw"}));
   cmd->add_option("--threads", args->threads, "Threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_tune_option(cmd, args->tune);
   cmd->add_option("--max-frames", args->max_frames, "Clips: encode at most this many frames (0 = all)")->check(CLI::Range(0, 1 << 24));
   cmd->add_flag("-q,--quiet", args->quiet, "No progress lines for long clips");
   cmd->add_option("--dtype", args->dtype, "f32|f16 element type of the latent")->check(CLI::IsMember({"f32", "f16"}));

@@ -114,6 +114,7 @@ int run_video_encode(const EncodeArgs& args, const taec::Model& model) {
   taec_plan_options_init(&opts);
   opts.precision = args.precision;
   opts.threads = args.threads;
+  opts.tune = args.tune;
   opts.image_height = source->height();
   opts.image_width = source->width();
   opts.layout = TAEC_LAYOUT_NCHW;

@@ -21,6 +21,7 @@ struct PackArgs {
   std::string out;
   bool zip = false;
   int threads = 0;
+  taec_tune tune = TAEC_TUNE_DEFAULT;
   std::string images;
   std::string encoder;
   int random_inputs = 2;
@@ -58,6 +59,7 @@ int run_pack(const PackArgs& args) {
   o.out_path = args.out.c_str();
   o.zip = args.zip;
   o.threads = args.threads;
+  o.tune = args.tune;
   o.model_name = args.name.empty() ? nullptr : args.name.c_str();
   o.random_inputs = args.random_inputs;
   o.seed = args.seed;
@@ -114,6 +116,7 @@ Command add_pack_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Package directory (or zip file with --zip); replaced atomically")->required();
   cmd->add_flag("--zip", args->zip, "Write one uncompressed zip instead of a directory");
   cmd->add_option("--threads", args->threads, "Threads for validation (0 = all cores)")->check(CLI::Range(0, 1024));
+  add_tune_option(cmd, args->tune);
   cmd->add_option("--images", args->images, "Photos (.png/.jpg) whose latents validate each size (default $TAEC_IMAGE_DIR)");
   cmd->add_option("--encoder", args->encoder, "Encoder making those latents (default: beside the weights, or by name)");
   cmd->add_option("--random-inputs", args->random_inputs, "Seeded random validation inputs (video: clips) per size")->check(CLI::Range(0, 100));

@@ -26,6 +26,7 @@ struct DecodeArgs {
   bool verbose = false;
   bool quiet = false;
   int threads = 0;
+  taec_tune tune = TAEC_TUNE_DEFAULT;
   std::string package;
   std::string size;  // with --package: "N" or "HxW"; default from the latent's shape
   std::vector<std::string> calibration_images;  // int8 from weights: photos to calibrate on

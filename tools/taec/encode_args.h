@@ -17,6 +17,7 @@ struct EncodeArgs {
   std::string layout;  // images: nchw (default) | nhwc; clips: ntchw (default) | ncthw
   std::string dtype = "f32";
   int threads = 0;
+  taec_tune tune = TAEC_TUNE_DEFAULT;
   int max_frames = 0;  // clips: 0 = all
   bool quiet = false;
 };
