@@ -26,7 +26,7 @@
 # the CLI's bf16 video pack (165 s; PackVideo's API cases run the same pack), the over-tolerance
 # video pack refusal (93 s), and the taef1 Core ML fp16 interpretation (taef2's runs), the
 # rehashed cross-model plan (PlanFromAnotherModel runs), and the tuned golden cases (the same
-# plans as the golden cases; tune_test runs the tuning code here). The same
+# plans as the golden cases; tune_test runs the tuning code here, but its CLI case, 52 s). The same
 # code runs under the sanitizers in the kernel, plan, package and Core ML reader tests at smaller
 # sizes. The Python tests (Python.*) are not built there: the module would be an ASan-instrumented
 # shared object loaded into Debian's uninstrumented interpreter (it needs libasan preloaded and
@@ -37,4 +37,4 @@ cd "$(dirname "$0")/.."
 scripts/configure_asan.sh
 cmake --build build-asan -j "$(nproc)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
-  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|VideoStream.*_pth|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Cli.DecodeInt8CalibratesOnPhotos|Python\.|Int8Plan.GoldenDecoderCases|VideoManifestMutation.*/(frames_out|frames_in|time_factor|frame_rule|patch|decoder|clip_latents)|PackVideoGolden.*/(taew2_1_synthetic_pth|taehv1_5|taew2_2_super)|PackGolden.*_int8|PackVideo.CliPacksBf16|PackVideo.RefusesWhatItCannotValidate|CoremlInterpreter.*taef1_nhwc_fp16|Corruption.PlanFromAnotherModelWithManifestRehashed|golden_tuned'
+  -E 'ReferencePlanMatchesPyTorch|GoldenLayouts|golden_fp32_isa_|golden_bf16_isa_|PackGolden.*taef2_(bf16|int8)|CoremlInterpreter.*(enumerated|multifunction|nchw)|CoremlCompressedInterpreter|QuantizedMethodsAndTheirTable|QualityValidateCli|Pack.ValidateChecks|PackAtomic.KilledAtAnyPoint|Pack.PlansSharingOneArena|Pack.QuantizedWeightsAtCompile|Cli.OutOfMemoryExitsOne|VideoReference|CliVideo.RealWan|CliVideoGolden|CliVideo.DecodeWithAPackage|VideoStream.*_pth|CoremlVideo.InterpretedChunks|coreml_cli.VideoDecoderPackages|Cli.DecodeInt8CalibratesOnPhotos|Python\.|Int8Plan.GoldenDecoderCases|VideoManifestMutation.*/(frames_out|frames_in|time_factor|frame_rule|patch|decoder|clip_latents)|PackVideoGolden.*/(taew2_1_synthetic_pth|taehv1_5|taew2_2_super)|PackGolden.*_int8|PackVideo.CliPacksBf16|PackVideo.RefusesWhatItCannotValidate|CoremlInterpreter.*taef1_nhwc_fp16|Corruption.PlanFromAnotherModelWithManifestRehashed|golden_tuned|TuneCli'

@@ -212,7 +212,8 @@ TEST(Tune, TheCacheMakesASecondCompileMeasureNothingAndFullReplacesFast) {
   ASSERT_TRUE(full.ok()) << full.status().message();
   EXPECT_EQ(calls, 3);
   for (const auto& [node, algo] : full->choices) EXPECT_EQ(algo, ConvAlgo::winograd_f6) << node;
-  for (const auto& [key, e] : nlohmann::json::parse(std::ifstream(copy))["machines"].begin().value().items()) {
+  const nlohmann::json after = nlohmann::json::parse(std::ifstream(copy));
+  for (const auto& [key, e] : after["machines"].begin().value().items()) {
     EXPECT_EQ(e["mode"], "full") << key;
     EXPECT_EQ(e["algo"], "winograd_f6") << key;
   }
